@@ -1,0 +1,52 @@
+# minigrad course: `make lab` to learn, `make test` to check everything.
+# Both create .venv (with the first Python >= 3.11 found) and install the project into it.
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# JupyterLab refuses to run as root unless told to (containers, CI, Binder-like set-ups).
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: help venv lab test test-quick bench lint clean
+
+help:
+	@echo "make lab         set up .venv and open the course in JupyterLab"
+	@echo "make test        set up .venv and run every test"
+	@echo "make test-quick  the tests without the slow ones"
+	@echo "make bench       run the benchmarks (installs micrograd as a baseline)"
+	@echo "make lint        check the code with ruff"
+	@echo "make clean       remove .venv and caches"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@python=$$(bash .ci/find-python) && \
+	  echo "Creating $(VENV) with $$python ($$($$python --version))" && \
+	  $$python -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[course,dev]'
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=course $(LAB_FLAGS) $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@for script in benchmarks/bench_*.py; do \
+	  echo; echo "== $$script"; $(BIN)/python $$script || exit 1; \
+	done
+
+lint: $(STAMP)
+	$(BIN)/ruff check minigrad tests benchmarks
+	$(BIN)/ruff format --check minigrad tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
