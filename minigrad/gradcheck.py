@@ -1,0 +1,146 @@
+"""Numerical gradient checking: compare backward() with central differences.
+
+A backward rule is easy to get subtly wrong and hard to spot by eye.  Central differences,
+
+    df/dx  ~  (f(x + eps) - f(x - eps)) / (2 eps),
+
+need nothing but the forward computation, and their error shrinks like eps**2, so in float64
+with eps = 1e-6 they agree with a correct gradient to about ten digits.  Where they disagree,
+the backward rule is (almost always) wrong.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .engine import Value
+
+__all__ = ["gradcheck", "GradcheckError", "GradcheckResult"]
+
+
+class GradcheckError(AssertionError):
+    """Raised when an analytic gradient disagrees with its numerical estimate."""
+
+
+@dataclass(frozen=True)
+class GradcheckResult:
+    """The comparison for one input: the derivative backward() gave and the estimate."""
+
+    index: int
+    value: float
+    analytic: float
+    numerical: float
+
+    @property
+    def abs_error(self) -> float:
+        return abs(self.analytic - self.numerical)
+
+    @property
+    def rel_error(self) -> float:
+        scale = max(abs(self.analytic), abs(self.numerical))
+        return self.abs_error / scale if scale > 0 else 0.0
+
+
+def gradcheck(
+    fn: Callable[..., Value],
+    inputs: Sequence[float | Value],
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    raise_exception: bool = True,
+) -> bool:
+    """Check ``fn``'s gradients at ``inputs`` against central differences.
+
+    ``fn`` takes one Value per input and returns a single Value.  Each input gets a fresh
+    leaf Value, so ``fn`` sees clean gradients.  An input passes when
+    ``|analytic - numerical| <= atol + rtol * |numerical|``.
+
+    Returns True when every input passes.  Otherwise it raises ``GradcheckError`` (or returns
+    False with ``raise_exception=False``), naming the input with the largest relative error,
+    the two derivatives, and what to look at.
+
+    >>> gradcheck(lambda a, b: a * b + a.tanh(), [0.5, -2.0])
+    True
+    """
+    if len(inputs) == 0:
+        raise ValueError("gradcheck needs at least one input")
+    point = [float(x.data if isinstance(x, Value) else x) for x in inputs]
+    analytic = _analytic_gradient(fn, point)
+    numerical = [_central_difference(fn, point, i, eps) for i in range(len(point))]
+
+    results = [
+        GradcheckResult(i, point[i], a, n) for i, (a, n) in enumerate(zip(analytic, numerical))
+    ]
+    failures = [r for r in results if not _close(r, atol, rtol)]
+    if not failures:
+        return True
+    if raise_exception:
+        raise GradcheckError(_explain(max(failures, key=_badness), len(failures), len(results)))
+    return False
+
+
+def _analytic_gradient(fn: Callable[..., Value], point: list[float]) -> list[float]:
+    leaves = [Value(x) for x in point]
+    out = fn(*leaves)
+    if not isinstance(out, Value):
+        raise TypeError(
+            f"gradcheck: the function must return a single Value, but it returned "
+            f"{type(out).__name__}"
+        )
+    out.backward()
+    return [leaf.grad for leaf in leaves]
+
+
+def _evaluate(fn: Callable[..., Value], point: list[float]) -> float:
+    return fn(*(Value(x) for x in point)).data
+
+
+def _central_difference(fn: Callable[..., Value], point: list[float], i: int, eps: float) -> float:
+    plus, minus = list(point), list(point)
+    plus[i] += eps
+    minus[i] -= eps
+    return (_evaluate(fn, plus) - _evaluate(fn, minus)) / (2.0 * eps)
+
+
+def _close(r: GradcheckResult, atol: float, rtol: float) -> bool:
+    if math.isnan(r.analytic) or math.isnan(r.numerical):
+        return math.isnan(r.analytic) and math.isnan(r.numerical)
+    if math.isinf(r.analytic) or math.isinf(r.numerical):
+        return r.analytic == r.numerical
+    return r.abs_error <= atol + rtol * abs(r.numerical)
+
+
+def _badness(r: GradcheckResult) -> float:
+    return math.inf if math.isnan(r.rel_error) else r.rel_error
+
+
+def _explain(worst: GradcheckResult, n_failed: int, n_inputs: int) -> str:
+    i = worst.index
+    lines = [
+        f"gradcheck failed for {n_failed} of {n_inputs} input(s). The worst is input {i} "
+        f"(value {worst.value!r}):",
+        f"  backward() gives   d(out)/d(input {i}) = {worst.analytic!r}",
+        f"  central difference d(out)/d(input {i}) = {worst.numerical!r}",
+        f"  relative error {worst.rel_error:.3g}.",
+    ]
+    if worst.analytic == 0.0 and worst.numerical != 0.0:
+        lines.append(
+            "The gradient is 0: is this input's gradient never set, or is the output's "
+            "gradient not seeded with 1.0?"
+        )
+    elif worst.numerical != 0.0 and math.isclose(worst.analytic, 2 * worst.numerical, rel_tol=1e-3):
+        lines.append(
+            "backward() gives twice the true gradient: is it counted twice (a node visited "
+            "twice, or gradients not zeroed between passes)?"
+        )
+    elif worst.numerical != 0.0 and math.isclose(worst.analytic, -worst.numerical, rel_tol=1e-3):
+        lines.append("The sign is flipped: check the local derivative's sign.")
+    else:
+        lines.append(
+            "Check the local derivative of each operation this input flows through, and "
+            "that each rule multiplies by the output's gradient (the chain rule)."
+        )
+    return "\n".join(lines)
