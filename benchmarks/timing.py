@@ -1,0 +1,65 @@
+"""Shared timing and reporting for the benchmarks: medians of repeated runs, printed as
+ratios against minigrad.  Machines here are shared and noisy, so every figure is a median
+and every comparison a ratio taken from the same run."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass
+class Timing:
+    name: str
+    seconds: list[float]  # one entry per repeat
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def measure(name: str, fn: Callable[[], object], repeats: int, warmup: int = 1, note: str = ""):
+    """Run ``fn`` ``warmup`` times untimed, then ``repeats`` times timed."""
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - start)
+    return Timing(name, seconds, note)
+
+
+def format_seconds(s: float) -> str:
+    if s >= 1.0:
+        return f"{s:8.3f} s "
+    if s >= 1e-3:
+        return f"{s * 1e3:8.2f} ms"
+    return f"{s * 1e6:8.2f} us"
+
+
+def print_table(
+    title: str,
+    timings: list[Timing],
+    reference: str = "minigrad",
+    per: int = 1,
+    per_label: str = "",
+) -> None:
+    """One row per implementation: median time (and per unit), and its ratio to minigrad.
+
+    A ratio above 1 means the row is that many times slower than minigrad."""
+    ref = next(t for t in timings if t.name == reference)
+    print(title)
+    per_header = f"  {'per ' + per_label:>13}" if per > 1 else ""
+    print(f"  {'implementation':<34}{'median':>11}{per_header}  {'x minigrad':>10}  runs")
+    for t in timings:
+        per_col = f"  {format_seconds(t.median / per):>13}" if per > 1 else ""
+        ratio = t.median / ref.median
+        note = f"  ({t.note})" if t.note else ""
+        print(
+            f"  {t.name:<34}{format_seconds(t.median):>11}{per_col}  {ratio:>10.2f}"
+            f"  {len(t.seconds)}{note}"
+        )
