@@ -225,15 +225,16 @@ class Value:
         to its operands, every path through it has already contributed.
 
         Gradients *accumulate*, as in PyTorch: calling ``backward()`` twice without zeroing
-        adds the same gradients again, so every ``grad`` is then twice the derivative.  To
-        keep that exact for intermediate nodes, each pass propagates only its own gradients:
-        it sets the earlier ones aside, runs from zero, and adds them back at the end.
+        adds the same gradients again, so every ``grad`` is then twice the derivative.  That
+        needs one precaution: a result passes its ``grad`` on to its operands, so a gradient
+        left in it by an earlier pass would be passed on again.  Those are set aside while
+        this pass runs and added back after it.
         """
         order = self.topological_order()
-        earlier = [node.grad for node in order]
-        for node in order:
+        earlier = [(node, node.grad) for node in order if node._a is not None and node.grad]
+        for node, _ in earlier:
             node.grad = 0.0
-        self.grad = 1.0
+        self.grad += 1.0
         for node in reversed(order):
             a = node._a
             if a is None:  # a leaf: nothing to pass on
@@ -243,7 +244,7 @@ class Value:
             b = node._b
             if b is not None:
                 b.grad += node._db * grad
-        for node, grad in zip(order, earlier):
+        for node, grad in earlier:
             node.grad += grad
 
     def topological_order(self) -> list[Value]:

@@ -129,6 +129,13 @@ def test_second_backward_accumulates_every_gradient_exactly():
         assert second[name] == pytest.approx(2 * first[name], rel=1e-15), name
 
 
+def test_backward_from_a_leaf_twice_accumulates():
+    a = Value(3.0)
+    a.backward()
+    a.backward()
+    assert a.grad == 2.0
+
+
 def test_intermediate_node_shared_by_two_outputs():
     x = Value(0.3)
     h = x.tanh()
