@@ -6,6 +6,7 @@ Value, so ``loss.backward()`` reaches each of them through the graph of the forw
 
 from __future__ import annotations
 
+import numbers
 import random
 from collections.abc import Sequence
 
@@ -39,8 +40,7 @@ class Neuron(Module):
     """
 
     def __init__(self, nin: int, nonlin: str | None = "relu", rng: random.Random | None = None):
-        if nonlin not in ("relu", "tanh", None):
-            raise ValueError(f"nonlin must be 'relu', 'tanh' or None, not {nonlin!r}")
+        _check_nonlin(nonlin)
         rng = rng if rng is not None else random.Random()
         self.w = [Value(rng.uniform(-1.0, 1.0)) for _ in range(nin)]
         self.b = Value(0.0)
@@ -76,7 +76,7 @@ class Layer(Module):
         self.neurons = [Neuron(nin, nonlin, rng) for _ in range(nout)]
 
     def __call__(self, x: Value | float | Sequence[Value | float]) -> Value | list[Value]:
-        if not isinstance(x, Sequence):  # the single output of a one-neuron layer
+        if isinstance(x, Value | numbers.Real):  # the single output of a one-neuron layer
             x = [x]
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
@@ -103,8 +103,14 @@ class MLP(Module):
         nonlin: str = "relu",
         seed: int | None = None,
     ):
+        _check_nonlin(nonlin)
+        if isinstance(nouts, numbers.Integral) or len(nouts) == 0:
+            raise ValueError(f"nouts is the list of layer sizes, e.g. [16, 16, 1], not {nouts!r}")
         rng = random.Random(seed)
         sizes = [nin, *nouts]
+        for size in sizes:
+            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+                raise ValueError(f"layer sizes must be positive integers, but got {sizes}")
         last = len(nouts) - 1
         self.layers = [
             Layer(sizes[i], sizes[i + 1], nonlin if i < last else None, rng)
@@ -121,3 +127,8 @@ class MLP(Module):
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+
+def _check_nonlin(nonlin: object) -> None:
+    if nonlin not in ("relu", "tanh", None):
+        raise ValueError(f"nonlin must be 'relu', 'tanh' or None, not {nonlin!r}")
