@@ -115,11 +115,11 @@ def main() -> None:
             micro = measure("micrograd", lambda n=n: chain_micrograd(n), max(3, repeats // 3))
             cells += [
                 f"{format_seconds(micro.median / n):>11}",
-                f"{micro.median / mini.median:>10.2f}",
+                f"{micro.median / mini.median:>10.3g}",
             ]
         else:
             cells += [f"{'skipped':>11}", f"{'':>10}"]
-        cells += [f"{format_seconds(hand.median / n):>11}", f"{hand.median / mini.median:>10.3f}"]
+        cells += [f"{format_seconds(hand.median / n):>11}", f"{hand.median / mini.median:>10.3g}"]
         print("  " + "  ".join(cells), flush=True)
         if have_micrograd and n == 10**4:
             speedup = micro.median / mini.median

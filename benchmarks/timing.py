@@ -60,6 +60,6 @@ def print_table(
         ratio = t.median / ref.median
         note = f"  ({t.note})" if t.note else ""
         print(
-            f"  {t.name:<34}{format_seconds(t.median):>11}{per_col}  {ratio:>10.2f}"
+            f"  {t.name:<34}{format_seconds(t.median):>11}{per_col}  {ratio:>10.3g}"
             f"  {len(t.seconds)}{note}"
         )
