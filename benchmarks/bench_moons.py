@@ -42,10 +42,13 @@ def initial_weights(seed: int = 1337):
     return [[([w.data for w in n.w], n.b.data) for n in layer.neurons] for layer in model.layers]
 
 
-# ---------------------------------------------------------------------- minigrad
+# ---------------------------------------------------------------------- minigrad, micrograd
 
 
-def minigrad_step(X, Y, weights):
+def value_engine_step(Value, MLP, X, Y, weights):
+    """One training step of a scalar engine (minigrad's or micrograd's: the same API),
+    starting from ``weights``.  Returns ``step`` (loss, backward, SGD update) and
+    ``gradients`` (loss and every parameter's gradient, for checking)."""
     model = MLP(SIZES[0], SIZES[1:])
     for layer, layer_w in zip(model.layers, weights):
         for neuron, (w, b) in zip(layer.neurons, layer_w):
@@ -78,43 +81,15 @@ def minigrad_step(X, Y, weights):
     return step, gradients
 
 
-# ---------------------------------------------------------------------- micrograd
+def minigrad_step(X, Y, weights):
+    return value_engine_step(Value, MLP, X, Y, weights)
 
 
 def micrograd_step(X, Y, weights):
-    from micrograd.engine import Value as MValue
-    from micrograd.nn import MLP as MMLP
+    from micrograd.engine import Value as MicrogradValue
+    from micrograd.nn import MLP as MicrogradMLP  # noqa: N811
 
-    model = MMLP(SIZES[0], SIZES[1:])
-    for layer, layer_w in zip(model.layers, weights):
-        for neuron, (w, b) in zip(layer.neurons, layer_w):
-            for wi, value in zip(neuron.w, w):
-                wi.data = value
-            neuron.b.data = b
-    params = model.parameters()
-
-    def loss():
-        inputs = [list(map(MValue, row)) for row in X]
-        scores = list(map(model, inputs))
-        losses = [(1 + -yi * si).relu() for yi, si in zip(Y, scores)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        return data_loss + ALPHA * sum(p * p for p in params)
-
-    def step():
-        total = loss()
-        model.zero_grad()
-        total.backward()
-        for p in params:
-            p.data -= LR * p.grad
-        return total.data
-
-    def gradients():
-        total = loss()
-        model.zero_grad()
-        total.backward()
-        return total.data, [p.grad for p in params]
-
-    return step, gradients
+    return value_engine_step(MicrogradValue, MicrogradMLP, X, Y, weights)
 
 
 # ---------------------------------------------------------------------- by hand: floats

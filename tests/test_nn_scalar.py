@@ -320,11 +320,14 @@ def test_mlp_gradients_match_central_differences():
     loss = squared_error(model, inputs, targets)
     model.zero_grad()
     loss.backward()
-    analytic = [p.grad for p in params]
-    assert any(abs(g) > 1e-3 for g in analytic), "all gradients are (nearly) zero"
+    assert any(abs(p.grad) > 1e-3 for p in params), "all gradients are (nearly) zero"
+    assert_gradients_match_central_differences(model, inputs, targets)
 
-    eps = 1e-6
-    for i, p in enumerate(params):
+
+def assert_gradients_match_central_differences(model, inputs, targets, eps=1e-6):
+    """Each parameter's grad (already computed) against a central difference of the loss."""
+    for i, p in enumerate(model.parameters()):
+        analytic = p.grad
         original = p.data
         p.data = original + eps
         up = squared_error(model, inputs, targets).data
@@ -332,8 +335,8 @@ def test_mlp_gradients_match_central_differences():
         down = squared_error(model, inputs, targets).data
         p.data = original
         numerical = (up - down) / (2 * eps)
-        assert analytic[i] == pytest.approx(numerical, rel=1e-5, abs=1e-8), (
-            f"parameter {i}: backward() gives {analytic[i]!r}, central difference {numerical!r}"
+        assert analytic == pytest.approx(numerical, rel=1e-5, abs=1e-8), (
+            f"parameter {i}: backward() gives {analytic!r}, central difference {numerical!r}"
         )
 
 
@@ -347,19 +350,7 @@ def test_relu_mlp_gradients_match_central_differences_away_from_kinks():
     loss = squared_error(model, inputs, targets)
     model.zero_grad()
     loss.backward()
-    eps = 1e-6
-    for i, p in enumerate(params):
-        analytic = p.grad
-        original = p.data
-        p.data = original + eps
-        up = squared_error(model, inputs, targets).data
-        p.data = original - eps
-        down = squared_error(model, inputs, targets).data
-        p.data = original
-        numerical = (up - down) / (2 * eps)
-        assert analytic == pytest.approx(numerical, rel=1e-5, abs=1e-8), (
-            f"parameter {i}: backward() gives {analytic!r}, central difference {numerical!r}"
-        )
+    assert_gradients_match_central_differences(model, inputs, targets)
 
 
 # ---------------------------------------------------------------------- zero_grad
