@@ -47,8 +47,9 @@ def initial_weights(seed: int = 1337):
 
 def value_engine_step(Value, MLP, X, Y, weights):
     """One training step of a scalar engine (minigrad's or micrograd's: the same API),
-    starting from ``weights``.  Returns ``step`` (loss, backward, SGD update) and
-    ``gradients`` (loss and every parameter's gradient, for checking)."""
+    starting from ``weights``.  Returns ``step`` (loss, backward, SGD update),
+    ``gradients`` (loss and every parameter's gradient, for checking) and ``loss`` (the
+    forward pass alone)."""
     model = MLP(SIZES[0], SIZES[1:])
     for layer, layer_w in zip(model.layers, weights):
         for neuron, (w, b) in zip(layer.neurons, layer_w):
@@ -78,18 +79,20 @@ def value_engine_step(Value, MLP, X, Y, weights):
         total.backward()
         return total.data, [p.grad for p in params]
 
-    return step, gradients
+    return step, gradients, loss
 
 
 def minigrad_step(X, Y, weights):
-    return value_engine_step(Value, MLP, X, Y, weights)
+    step, gradients, _ = value_engine_step(Value, MLP, X, Y, weights)
+    return step, gradients
 
 
 def micrograd_step(X, Y, weights):
     from micrograd.engine import Value as MicrogradValue
     from micrograd.nn import MLP as MicrogradMLP  # noqa: N811
 
-    return value_engine_step(MicrogradValue, MicrogradMLP, X, Y, weights)
+    step, gradients, _ = value_engine_step(MicrogradValue, MicrogradMLP, X, Y, weights)
+    return step, gradients
 
 
 # ---------------------------------------------------------------------- by hand: floats
@@ -226,7 +229,6 @@ def main() -> None:
 
     step, grads = minigrad_step(X, Y, weights)
     reference = grads()
-    n_nodes = None
     timings = [measure("minigrad", step, repeats)]
     contenders = [("hand-written Python floats", python_step), ("hand-written numpy", numpy_step)]
     try:
@@ -255,13 +257,8 @@ def main() -> None:
             finally:
                 gc.enable()
 
-    # how big is the graph of one step?
-    inputs = [[Value(x) for x in row] for row in X]
-    model = MLP(SIZES[0], SIZES[1:], seed=0)
-    scores = [model(row) for row in inputs]
-    total = sum((1 + -yi * si).relu() for yi, si in zip(Y, scores)) * (1.0 / len(X))
-    total = total + ALPHA * sum(p * p for p in model.parameters())
-    n_nodes = len(total.topological_order())
+    _, _, loss = value_engine_step(Value, MLP, X, Y, weights)
+    n_nodes = len(loss().topological_order())
 
     print_table(
         f"moons training step: MLP(2, [16, 16, 1]) on 100 points, {n_nodes} graph nodes "
