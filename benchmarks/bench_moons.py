@@ -1,6 +1,6 @@
 """Benchmark (a): micrograd's moons demo, one training step.
 
-An MLP(2, [16, 16, 1]) of scalar Values on 100 points of make_moons: the forward pass, the
+An ValueMLP(2, [16, 16, 1]) of scalar Values on 100 points of make_moons: the forward pass, the
 max-margin loss plus L2 regularisation, zero_grad, backward, and one SGD update.  The same
 step runs in minigrad, in micrograd (when installed: `pip install micrograd`), and by hand in
 plain Python floats and in numpy, all from the same initial weights.  Before timing, the
@@ -24,7 +24,7 @@ from timing import measure, print_table
 
 from minigrad import Value
 from minigrad.datasets import make_moons
-from minigrad.nn import MLP
+from minigrad.nn import ValueMLP
 
 SIZES = [2, 16, 16, 1]
 ALPHA = 1e-4  # L2 strength
@@ -38,19 +38,19 @@ def moons_data():
 
 def initial_weights(seed: int = 1337):
     """Per layer: a list of (weights, bias) per neuron, from minigrad's seeded MLP."""
-    model = MLP(SIZES[0], SIZES[1:], seed=seed)
+    model = ValueMLP(SIZES[0], SIZES[1:], seed=seed)
     return [[([w.data for w in n.w], n.b.data) for n in layer.neurons] for layer in model.layers]
 
 
 # ---------------------------------------------------------------------- minigrad, micrograd
 
 
-def value_engine_step(Value, MLP, X, Y, weights):
+def value_engine_step(Value, ValueMLP, X, Y, weights):
     """One training step of a scalar engine (minigrad's or micrograd's: the same API),
     starting from ``weights``.  Returns ``step`` (loss, backward, SGD update),
     ``gradients`` (loss and every parameter's gradient, for checking) and ``loss`` (the
     forward pass alone)."""
-    model = MLP(SIZES[0], SIZES[1:])
+    model = ValueMLP(SIZES[0], SIZES[1:])
     for layer, layer_w in zip(model.layers, weights):
         for neuron, (w, b) in zip(layer.neurons, layer_w):
             for wi, value in zip(neuron.w, w):
@@ -83,7 +83,7 @@ def value_engine_step(Value, MLP, X, Y, weights):
 
 
 def minigrad_step(X, Y, weights):
-    step, gradients, _ = value_engine_step(Value, MLP, X, Y, weights)
+    step, gradients, _ = value_engine_step(Value, ValueMLP, X, Y, weights)
     return step, gradients
 
 
@@ -257,11 +257,11 @@ def main() -> None:
             finally:
                 gc.enable()
 
-    _, _, loss = value_engine_step(Value, MLP, X, Y, weights)
+    _, _, loss = value_engine_step(Value, ValueMLP, X, Y, weights)
     n_nodes = len(loss().topological_order())
 
     print_table(
-        f"moons training step: MLP(2, [16, 16, 1]) on 100 points, {n_nodes} graph nodes "
+        f"moons training step: ValueMLP(2, [16, 16, 1]) on 100 points, {n_nodes} graph nodes "
         "(same loss and gradients checked in every row)",
         timings,
     )

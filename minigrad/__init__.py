@@ -1,12 +1,29 @@
 """minigrad: automatic differentiation you can read, built lesson by lesson.
 
-The scalar engine (`Value`) comes first; the course's later lessons add a numpy-backed
-`Tensor` engine on the same ideas.
+The scalar engine (`Value`) comes first; the numpy-backed `Tensor` engine builds on the same
+ideas, with broadcasting, matrix products, and PyTorch's names.
 """
 
-from . import datasets, nn
+from . import datasets, functional, nn, optim
 from .engine import Value
 from .gradcheck import GradcheckError, gradcheck
+from .ops import concatenate, stack, where
+from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad
 
-__all__ = ["Value", "gradcheck", "GradcheckError", "datasets", "nn"]
+__all__ = [
+    "Value",
+    "Tensor",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "concatenate",
+    "stack",
+    "where",
+    "gradcheck",
+    "GradcheckError",
+    "datasets",
+    "functional",
+    "nn",
+    "optim",
+]
 __version__ = "0.1.0"

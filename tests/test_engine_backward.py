@@ -217,9 +217,9 @@ def test_graph_is_freed_by_reference_counting_alone():
 
 
 def test_training_loop_creates_no_garbage_cycles():
-    from minigrad.nn import MLP
+    from minigrad.nn import ValueMLP
 
-    model = MLP(2, [4, 1], seed=0)
+    model = ValueMLP(2, [4, 1], seed=0)
     gc.collect()
     gc.disable()
     try:

@@ -1,8 +1,8 @@
-"""minigrad.nn on scalar Values: Neuron, Layer and MLP.
+"""minigrad.nn on scalar Values: Neuron, Layer and ValueMLP.
 
 What a network is made of (parameters, their count and order), how a seed fixes it, what
 the forward pass computes, that backward() gives the true gradient of every weight, and
-that the whole thing learns: a small MLP trained with SGD separates the two moons.
+that the whole thing learns: a small ValueMLP trained with SGD separates the two moons.
 """
 
 import math
@@ -14,7 +14,7 @@ import pytest
 
 from minigrad import Value
 from minigrad.datasets import make_moons
-from minigrad.nn import MLP, Layer, Module, Neuron
+from minigrad.nn import Layer, Module, Neuron, ValueMLP
 
 ACTIVATIONS = {"relu": lambda z: max(z, 0.0), "tanh": math.tanh, None: lambda z: z}
 
@@ -39,11 +39,17 @@ def squared_error(model, inputs, targets):
     [
         (lambda: Neuron(5), 6),
         (lambda: Layer(4, 3), 4 * 3 + 3),
-        (lambda: MLP(2, [16, 16, 1]), 2 * 16 + 16 + 16 * 16 + 16 + 16 * 1 + 1),
-        (lambda: MLP(3, [1, 2]), 3 * 1 + 1 + 1 * 2 + 2),
-        (lambda: MLP(1, [1]), 2),
+        (lambda: ValueMLP(2, [16, 16, 1]), 2 * 16 + 16 + 16 * 16 + 16 + 16 * 1 + 1),
+        (lambda: ValueMLP(3, [1, 2]), 3 * 1 + 1 + 1 * 2 + 2),
+        (lambda: ValueMLP(1, [1]), 2),
     ],
-    ids=["Neuron(5)", "Layer(4,3)", "MLP(2,[16,16,1])", "MLP(3,[1,2])", "MLP(1,[1])"],
+    ids=[
+        "Neuron(5)",
+        "Layer(4,3)",
+        "ValueMLP(2,[16,16,1])",
+        "ValueMLP(3,[1,2])",
+        "ValueMLP(1,[1])",
+    ],
 )
 def test_parameter_count_is_weights_plus_biases(make, count):
     model = make()
@@ -51,11 +57,11 @@ def test_parameter_count_is_weights_plus_biases(make, count):
 
 
 def test_mlp_2_16_16_1_has_337_parameters():
-    assert len(MLP(2, [16, 16, 1]).parameters()) == 337
+    assert len(ValueMLP(2, [16, 16, 1]).parameters()) == 337
 
 
 def test_parameters_are_distinct_value_leaves():
-    params = MLP(3, [4, 4, 1], seed=0).parameters()
+    params = ValueMLP(3, [4, 4, 1], seed=0).parameters()
     assert all(isinstance(p, Value) for p in params), "every parameter should be a Value"
     assert len({id(p) for p in params}) == len(params), "a parameter is listed twice"
     assert all(p._prev == () for p in params), "a parameter should be a leaf, not computed"
@@ -63,14 +69,14 @@ def test_parameters_are_distinct_value_leaves():
 
 
 def test_parameters_come_in_the_same_order_every_call():
-    model = MLP(2, [3, 2, 1], seed=0)
+    model = ValueMLP(2, [3, 2, 1], seed=0)
     first, second = model.parameters(), model.parameters()
     assert len(first) == len(second)
     assert all(a is b for a, b in zip(first, second, strict=True)), "parameters() changed order"
 
 
 def test_parameters_are_listed_layer_by_layer_weights_before_bias():
-    model = MLP(2, [3, 1], seed=0)
+    model = ValueMLP(2, [3, 1], seed=0)
     expected = []
     for layer in model.layers:
         for neuron in layer.neurons:
@@ -80,7 +86,7 @@ def test_parameters_are_listed_layer_by_layer_weights_before_bias():
 
 
 def test_weights_start_uniform_in_minus_one_one_and_biases_at_zero():
-    model = MLP(4, [32, 32, 1], seed=3)
+    model = ValueMLP(4, [32, 32, 1], seed=3)
     for layer in model.layers:
         for neuron in layer.neurons:
             assert all(-1.0 <= w.data <= 1.0 for w in neuron.w)
@@ -90,7 +96,7 @@ def test_weights_start_uniform_in_minus_one_one_and_biases_at_zero():
 
 
 def test_every_part_is_a_module():
-    model = MLP(2, [2, 1])
+    model = ValueMLP(2, [2, 1])
     assert isinstance(model, Module)
     assert all(isinstance(layer, Module) for layer in model.layers)
     assert all(isinstance(n, Module) for layer in model.layers for n in layer.neurons)
@@ -108,23 +114,23 @@ def restore_global_random_state():
 
 
 def test_same_seed_gives_identical_weights():
-    assert weights(MLP(2, [8, 8, 1], seed=42)) == weights(MLP(2, [8, 8, 1], seed=42))
+    assert weights(ValueMLP(2, [8, 8, 1], seed=42)) == weights(ValueMLP(2, [8, 8, 1], seed=42))
 
 
 def test_different_seeds_give_different_weights():
-    assert weights(MLP(2, [8, 8, 1], seed=1)) != weights(MLP(2, [8, 8, 1], seed=2))
+    assert weights(ValueMLP(2, [8, 8, 1], seed=1)) != weights(ValueMLP(2, [8, 8, 1], seed=2))
 
 
 def test_no_seed_gives_a_fresh_network_each_time():
-    assert weights(MLP(2, [8, 1])) != weights(MLP(2, [8, 1]))
+    assert weights(ValueMLP(2, [8, 1])) != weights(ValueMLP(2, [8, 1]))
 
 
 @pytest.mark.usefixtures("restore_global_random_state")
 def test_building_a_network_leaves_the_global_random_state_alone():
     random.seed(2024)
     state = random.getstate()
-    MLP(2, [8, 8, 1], seed=0)
-    MLP(2, [8, 8, 1])
+    ValueMLP(2, [8, 8, 1], seed=0)
+    ValueMLP(2, [8, 8, 1])
     Layer(3, 4)
     Neuron(3)
     assert random.getstate() == state, "building a network consumed the global random state"
@@ -133,9 +139,9 @@ def test_building_a_network_leaves_the_global_random_state_alone():
 @pytest.mark.usefixtures("restore_global_random_state")
 def test_seeded_network_does_not_depend_on_the_global_random_state():
     random.seed(1)
-    a = weights(MLP(2, [8, 1], seed=5))
+    a = weights(ValueMLP(2, [8, 1], seed=5))
     random.seed(2)
-    b = weights(MLP(2, [8, 1], seed=5))
+    b = weights(ValueMLP(2, [8, 1], seed=5))
     assert a == b, "the global random state leaks into a seeded network"
 
 
@@ -188,7 +194,7 @@ def test_neuron_accepts_values_and_floats_and_passes_gradient_to_inputs():
 
 
 def test_mlp_accepts_plain_floats_ints_and_values():
-    model = MLP(2, [4, 1], seed=0)
+    model = ValueMLP(2, [4, 1], seed=0)
     a = model([0.5, -1.0]).data
     assert model([Value(0.5), Value(-1.0)]).data == a
     assert model((0.5, Value(-1.0))).data == a
@@ -198,15 +204,15 @@ def test_mlp_accepts_plain_floats_ints_and_values():
 def test_mlp_accepts_a_numpy_row_from_a_dataset():
     """The datasets give numpy arrays; a row X[i] should go straight into the network."""
     X, _ = make_moons(4, noise=0.0)
-    model = MLP(2, [4, 1], seed=0)
+    model = ValueMLP(2, [4, 1], seed=0)
     out = model(X[1])
     assert isinstance(out, Value), f"model(X[i]) returned {type(out).__name__}, not a Value"
     assert out.data == model(X[1].tolist()).data, "model(X[i]) != model(X[i].tolist())"
 
 
-@pytest.mark.parametrize("nouts", [[1], [2, 1]], ids=["MLP(1,[1])", "MLP(1,[2,1])"])
+@pytest.mark.parametrize("nouts", [[1], [2, 1]], ids=["ValueMLP(1,[1])", "ValueMLP(1,[2,1])"])
 def test_one_input_mlp_accepts_a_numpy_row_of_length_one(nouts):
-    model = MLP(1, nouts, seed=0)
+    model = ValueMLP(1, nouts, seed=0)
     out = model(np.array([0.5]))
     assert isinstance(out, Value), f"model(np.array([0.5])) returned {type(out).__name__}"
     assert out.data == model([0.5]).data
@@ -227,7 +233,7 @@ def test_layer_of_several_neurons_returns_a_list_of_values(nout):
 
 
 def test_mlp_with_a_one_neuron_hidden_layer_feeds_it_on():
-    model = MLP(3, [1, 2], seed=0)
+    model = ValueMLP(3, [1, 2], seed=0)
     out = model([0.5, -0.5, 1.0])
     assert isinstance(out, list) and len(out) == 2
     hidden = model.layers[0]([0.5, -0.5, 1.0])
@@ -235,7 +241,7 @@ def test_mlp_with_a_one_neuron_hidden_layer_feeds_it_on():
 
 
 def test_mlp_output_layer_is_linear_and_hidden_layers_use_nonlin():
-    model = MLP(2, [3, 3, 1], nonlin="tanh", seed=0)
+    model = ValueMLP(2, [3, 3, 1], nonlin="tanh", seed=0)
     reprs = [repr(n).lower() for layer in model.layers for n in layer.neurons]
     assert all("tanh" in r for r in reprs[:6]), f"hidden neurons: {reprs[:6]}"
     assert "linear" in reprs[6], f"output neuron: {reprs[6]}"
@@ -243,7 +249,7 @@ def test_mlp_output_layer_is_linear_and_hidden_layers_use_nonlin():
 
 @pytest.mark.parametrize("nonlin", ["relu", "tanh"])
 def test_mlp_output_can_be_negative_and_beyond_one(nonlin):
-    model = MLP(2, [4, 1], nonlin=nonlin, seed=0)
+    model = ValueMLP(2, [4, 1], nonlin=nonlin, seed=0)
     for neuron in model.layers[0].neurons:
         for w in neuron.w:
             w.data = 1.0
@@ -260,7 +266,7 @@ def test_mlp_output_can_be_negative_and_beyond_one(nonlin):
 
 
 def test_mlp_composes_its_layers():
-    model = MLP(2, [3, 2], nonlin="tanh", seed=4)
+    model = ValueMLP(2, [3, 2], nonlin="tanh", seed=4)
     x = [0.3, -0.8]
     h = model.layers[0](x)
     out = model(x)
@@ -272,8 +278,8 @@ def test_mlp_composes_its_layers():
     [
         (Neuron(3), [1.0, 2.0], 3, 2),
         (Layer(4, 2), [1.0], 4, 1),
-        (MLP(3, [4, 1]), [1.0, 2.0], 3, 2),
-        (MLP(2, [4, 1]), [1.0, 2.0, 3.0, 4.0, 5.0], 2, 5),
+        (ValueMLP(3, [4, 1]), [1.0, 2.0], 3, 2),
+        (ValueMLP(2, [4, 1]), [1.0, 2.0, 3.0, 4.0, 5.0], 2, 5),
     ],
     ids=["neuron", "layer", "mlp-short", "mlp-long"],
 )
@@ -292,7 +298,7 @@ def test_wrong_number_of_inputs_names_both_lengths(model, x, expected, got):
         lambda: Neuron(2, nonlin="sigmoid"),
         lambda: Neuron(2, nonlin="ReLU"),
         lambda: Layer(2, 3, nonlin="softplus"),
-        lambda: MLP(2, [4, 1], nonlin="linear"),
+        lambda: ValueMLP(2, [4, 1], nonlin="linear"),
     ],
     ids=["neuron-sigmoid", "neuron-ReLU", "layer", "mlp"],
 )
@@ -302,16 +308,16 @@ def test_invalid_nonlin_is_an_error_naming_nonlin(make):
 
 
 def test_invalid_nonlin_is_rejected_even_without_hidden_layers():
-    """MLP(2, [1]) has no hidden layer to use nonlin, but a typo should still be caught."""
+    """ValueMLP(2, [1]) has no hidden layer to use nonlin, but a typo should still be caught."""
     with pytest.raises(ValueError, match="nonlin"):
-        MLP(2, [1], nonlin="tahn")
+        ValueMLP(2, [1], nonlin="tahn")
 
 
 # ---------------------------------------------------------------------- backward
 
 
 def test_mlp_gradients_match_central_differences():
-    model = MLP(3, [4, 4, 1], nonlin="tanh", seed=1)
+    model = ValueMLP(3, [4, 4, 1], nonlin="tanh", seed=1)
     inputs = [[0.5, -1.0, 2.0], [-0.3, 0.8, 0.1], [1.2, 0.4, -0.7], [0.0, -1.5, 0.9]]
     targets = [1.0, -1.0, 0.5, -0.2]
     params = model.parameters()
@@ -341,7 +347,7 @@ def assert_gradients_match_central_differences(model, inputs, targets, eps=1e-6)
 
 
 def test_relu_mlp_gradients_match_central_differences_away_from_kinks():
-    model = MLP(2, [5, 1], nonlin="relu", seed=2)
+    model = ValueMLP(2, [5, 1], nonlin="relu", seed=2)
     inputs = [[0.7, -0.4], [-1.1, 0.9], [0.2, 0.3]]
     targets = [0.5, -1.0, 2.0]
     params = model.parameters()
@@ -357,7 +363,7 @@ def test_relu_mlp_gradients_match_central_differences_away_from_kinks():
 
 
 def test_zero_grad_resets_every_parameter():
-    model = MLP(2, [4, 4, 1], nonlin="tanh", seed=0)
+    model = ValueMLP(2, [4, 4, 1], nonlin="tanh", seed=0)
     loss = squared_error(model, [[0.5, -0.5], [1.0, 2.0]], [1.0, -1.0])
     loss.backward()
     assert sum(p.grad != 0.0 for p in model.parameters()) > 0
@@ -377,7 +383,7 @@ def test_zero_grad_works_on_neurons_and_layers(make):
 
 
 def test_forgetting_zero_grad_doubles_the_next_gradient():
-    model = MLP(2, [4, 1], nonlin="tanh", seed=0)
+    model = ValueMLP(2, [4, 1], nonlin="tanh", seed=0)
     inputs, targets = [[0.5, -0.5], [1.0, 2.0]], [1.0, -1.0]
 
     squared_error(model, inputs, targets).backward()
@@ -409,7 +415,7 @@ def test_mlp_learns_the_moons_with_sgd_and_a_max_margin_loss():
     X, y = make_moons(100, noise=0.1, seed=0)
     rows = X.tolist()
     signs = [2.0 * float(label) - 1.0 for label in y]  # 0/1 -> -1/+1
-    model = MLP(2, [16, 16, 1], seed=0)
+    model = ValueMLP(2, [16, 16, 1], seed=0)
     params = model.parameters()
     start_accuracy = accuracy(model, rows, signs)
 
@@ -430,7 +436,7 @@ def test_mlp_learns_the_moons_with_sgd_and_a_max_margin_loss():
 
     final_accuracy = accuracy(model, rows, signs)
     assert final_accuracy >= 0.95, (
-        f"after {steps} SGD steps the MLP classifies {final_accuracy:.0%} of the moons "
+        f"after {steps} SGD steps the ValueMLP classifies {final_accuracy:.0%} of the moons "
         f"(started at {start_accuracy:.0%}; loss {losses[0]:.3f} -> {losses[-1]:.3f})"
     )
     assert losses[-1] < 0.5 * losses[0], f"the loss barely fell: {losses[0]} -> {losses[-1]}"
@@ -440,7 +446,7 @@ def test_mlp_learns_the_moons_with_sgd_and_a_max_margin_loss():
 def test_one_sgd_step_on_the_margin_loss_lowers_it():
     X, y = make_moons(20, noise=0.1, seed=1)
     rows, signs = X.tolist(), [2.0 * float(label) - 1.0 for label in y]
-    model = MLP(2, [8, 1], seed=0)
+    model = ValueMLP(2, [8, 1], seed=0)
 
     def margin_loss():
         total = sum((1.0 - s * model(x)).relu() for x, s in zip(rows, signs, strict=True))
@@ -473,7 +479,7 @@ def test_layer_repr_shows_each_neuron():
 
 
 def test_mlp_repr_shows_every_layer_and_the_linear_output():
-    model = MLP(2, [16, 16, 1])
+    model = ValueMLP(2, [16, 16, 1])
     text = repr(model)
     assert all(repr(layer) in text for layer in model.layers), text
     assert text.lower().count("relu") == 32, "the 32 hidden neurons should be shown as relu"
@@ -483,4 +489,4 @@ def test_mlp_repr_shows_every_layer_and_the_linear_output():
 @pytest.mark.parametrize("nin, nouts", [(2, []), (2, 3), (0, [1]), (2, [4, 0]), (2, [2.5, 1])])
 def test_bad_layer_sizes_are_an_error_naming_them(nin, nouts):
     with pytest.raises(ValueError, match=r"nouts|layer sizes"):
-        MLP(nin, nouts)
+        ValueMLP(nin, nouts)

@@ -85,7 +85,7 @@ def test_public_api_imports():
     import minigrad
     from minigrad import GradcheckError, Value, gradcheck  # noqa: F401
     from minigrad.datasets import make_blobs, make_circles, make_moons, make_spirals  # noqa: F401
-    from minigrad.nn import MLP, Layer, Neuron  # noqa: F401
+    from minigrad.nn import MLP, Layer, Neuron, ValueMLP  # noqa: F401
 
     assert minigrad.__version__ == pyproject()["project"]["version"]
 

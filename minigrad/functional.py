@@ -1,0 +1,205 @@
+"""Functions of tensors that networks are trained with: softmax and the losses.
+
+Each is written as one op with its own backward rule rather than as a chain of smaller ops.
+The chain would give the same gradients, but the single rule is both faster and the thing
+worth seeing: the gradient of cross-entropy with respect to the logits is simply
+``softmax(logits) - one_hot(targets)``.
+
+Stability: ``exp`` overflows past about 709, so softmax-like functions never exponentiate
+the logits themselves.  Subtracting the largest logit first changes nothing mathematically
+(it cancels between numerator and denominator) and leaves every exponent <= 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .ops import _tensor
+from .tensor import Tensor, _record
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "mse_loss",
+    "binary_cross_entropy_with_logits",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    """log(softmax(z)) = z - logsumexp(z), with the log-sum-exp trick."""
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``: positive and summing to 1.
+
+    Backward: with s = softmax(x), ds_i/dx_j = s_i (delta_ij - s_j), so the gradient is
+    ``s * (g - sum(g * s))`` — no Jacobian matrix needed.
+    """
+    x = _tensor(x)
+    _check_axis(axis, x, "softmax")
+    e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
+    data = e / e.sum(axis=axis, keepdims=True)
+
+    def backward(g, out, x):
+        return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+
+    return _record("softmax", data, (x,), backward)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
+    """log(softmax(x)) along ``axis``, computed as ``x - logsumexp(x)``: exact and finite
+    even for logits of 1000, where softmax itself would round to 0 and its log to -inf.
+
+    Backward: d/dx_j of (x_i - logsumexp(x)) is delta_ij - softmax_j, so the gradient is
+    ``g - softmax(x) * sum(g)``, with softmax(x) = exp(output).
+    """
+    x = _tensor(x)
+    _check_axis(axis, x, "log_softmax")
+    data = _log_softmax(x.data, axis)
+
+    def backward(g, out, x):
+        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+    return _record("log_softmax", data, (x,), backward)
+
+
+def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
+    """The negative log-probability of the right class, from unnormalised scores.
+
+    ``logits`` has shape (N, C) (or (C,) for one example); ``targets`` holds N integer
+    class indices in [0, C).  ``reduction``: "mean" over the batch (the default), "sum",
+    or "none" for one loss per example.
+
+    Backward: for each example, softmax(logits) - one_hot(target), times the incoming
+    gradient (divided by N for the mean).  Raising the right class's logit lowers the loss;
+    raising any other class's logit raises it in proportion to its probability.
+    """
+    logits = _tensor(logits)
+    _check_reduction(reduction, "cross_entropy")
+    if logits.ndim not in (1, 2):
+        raise ValueError(
+            f"cross_entropy: logits must have shape (N, C) or (C,), not {logits.shape}"
+        )
+    single = logits.ndim == 1
+    z = logits.data.reshape(1, -1) if single else logits.data
+    n, classes = z.shape
+    t = _class_indices(targets, n, classes, single)
+
+    logp = _log_softmax(z, axis=1)
+    rows = np.arange(n)
+    losses = -logp[rows, t]
+    data = losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
+    if single and reduction == "none":
+        data = data.reshape(())
+
+    def backward(g, out, logits):
+        grad = np.exp(logp)  # softmax
+        grad[rows, t] -= 1.0  # minus one-hot
+        if reduction == "mean":
+            grad *= g / n
+        elif reduction == "sum":
+            grad *= g
+        else:
+            grad *= np.reshape(g, (n, 1))
+        return (grad.reshape(logits.shape),)
+
+    return _record("cross_entropy", np.asarray(data), (logits,), backward)
+
+
+def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean squared error, ``((prediction - target) ** 2).mean()``.
+
+    The shapes must match exactly.  (Broadcasting a (N, 1) prediction against (N,) targets
+    would silently compare every prediction with every target: a classic bug.)
+    """
+    prediction = _tensor(prediction)
+    target = _tensor(target, like=prediction)
+    _check_reduction(reduction, "mse_loss")
+    if prediction.shape != target.shape:
+        raise ValueError(
+            f"mse_loss: prediction has shape {prediction.shape} but target has shape "
+            f"{target.shape}; they must match (reshape one of them)"
+        )
+    squared = (prediction - target) ** 2
+    if reduction == "none":
+        return squared
+    return squared.mean() if reduction == "mean" else squared.sum()
+
+
+def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1].
+
+    Computed as ``max(x, 0) - x * y + log(1 + exp(-|x|))``, which equals
+    ``-y log(sigmoid(x)) - (1 - y) log(1 - sigmoid(x))`` but never overflows and never
+    takes the log of 0, however large |x| is.  Backward: ``sigmoid(x) - y``.
+    The targets are constants (no gradient flows to them).
+    """
+    logits = _tensor(logits)
+    y = np.asarray(targets.data if isinstance(targets, Tensor) else targets, dtype=logits.dtype)
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    if y.shape != logits.shape:
+        raise ValueError(
+            f"binary_cross_entropy_with_logits: logits have shape {logits.shape} but targets "
+            f"have shape {y.shape}; they must match"
+        )
+    x = logits.data
+    losses = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+    data = losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
+    count = x.size
+
+    def backward(g, out, x):
+        e = np.exp(-np.abs(x))
+        probability = np.where(x >= 0, 1 / (1 + e), e / (1 + e))  # stable sigmoid
+        grad = probability - y
+        return (grad * (g / count) if reduction == "mean" else grad * g,)
+
+    return _record("bce_with_logits", np.asarray(data), (logits,), backward)
+
+
+# ------------------------------------------------------------------ checks
+
+
+def _check_axis(axis: Any, x: Tensor, op: str) -> None:
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise TypeError(f"{op}: axis must be an int, not {axis!r}")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for shape {x.shape}")
+
+
+def _check_reduction(reduction: str, op: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, not {reduction!r}")
+
+
+def _class_indices(targets: Any, n: int, classes: int, single: bool) -> np.ndarray:
+    """``targets`` as an integer array of shape (n,), or an error saying what is wrong."""
+    t = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    if t.dtype.kind == "f":
+        if not np.all(np.isfinite(t)) or not np.all(t == np.round(t)):
+            raise TypeError(
+                "cross_entropy: targets must be integer class indices (like 0, 1, 2), "
+                "not probabilities or other fractions"
+            )
+        t = t.astype(np.int64)
+    elif t.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: targets must be integer class indices, not {t.dtype}")
+    expected = () if single else (n,)
+    if t.shape != expected:
+        raise ValueError(
+            f"cross_entropy: {n} example(s) need targets of shape {expected}, not {t.shape}"
+        )
+    t = t.reshape(n)
+    bad = (t < 0) | (t >= classes)
+    if bad.any():
+        raise ValueError(
+            f"cross_entropy: target {t[bad][0]} is not a class index: with {classes} classes "
+            f"the targets must lie in 0 .. {classes - 1}"
+        )
+    return t

@@ -1,0 +1,594 @@
+"""The tensor operations: each forward computation beside its backward rule.
+
+Every op computes its result with numpy and records a rule ``rule(g, out, *inputs)`` that,
+given the gradient ``g`` of the loss with respect to the result, returns the gradient with
+respect to each input.  ``out`` and ``inputs`` are the values (numpy arrays) of the result
+and of the inputs, in the order of the op's parents.
+
+Two helpers carry the ideas that every rule shares:
+
+* ``_unbroadcast(g, shape)``: numpy broadcasting copies an input along some axes; an input
+  used many times collects the sum of the gradients of its copies.  So a rule sums ``g``
+  over the broadcast axes, back down to the input's shape.
+* ``_expand(g, shape, axes, keepdims)``: the reverse, for reductions.  ``sum`` collapsed
+  some axes, so each input element's gradient is the gradient of the sum it fed: ``g``
+  copied back along those axes.
+
+Where a rule makes a choice that could go either way (the derivative of relu at 0, of
+``0 ** b``, how ``max`` splits among ties), it follows PyTorch, so that the numbers match.
+"""
+
+from __future__ import annotations
+
+import builtins
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor, _record
+
+__all__ = [
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "neg",
+    "matmul",
+    "exp",
+    "log",
+    "tanh",
+    "relu",
+    "sigmoid",
+    "abs",
+    "sum",
+    "mean",
+    "max",
+    "reshape",
+    "transpose",
+    "getitem",
+    "concatenate",
+    "stack",
+    "where",
+]
+
+
+# ------------------------------------------------------------------ operands
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)
+
+
+def _plain(x: Any) -> Any:
+    """numpy scalars as Python numbers: ``float32_tensor * np.float64(2)`` then stays
+    float32, as ``float32_tensor * 2.0`` does (and as in PyTorch)."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def _tensor(x: Any, like: Tensor | None = None) -> Tensor:
+    """``x`` as a Tensor: tensors as they are, anything else as a constant.
+
+    A constant made of integers takes the dtype of ``like`` (a float32 tensor times an
+    integer array stays float32, as in PyTorch); float arrays keep their own dtype.
+    """
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, bool | np.bool_):
+        raise TypeError(f"a boolean ({x!r}) is not a number to compute with; use 0.0 or 1.0")
+    array = np.asarray(x)
+    if array.dtype.kind == "f" and array.dtype.itemsize >= 4:
+        return Tensor(array)
+    return Tensor(array, dtype=like.dtype if like is not None else None)
+
+
+def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    like = a if isinstance(a, Tensor) else b
+    return _tensor(a, like), _tensor(b, like)
+
+
+def _shape_error(op: str, a: Tensor, b: Tensor) -> ValueError:
+    return ValueError(
+        f"{op}: shapes {a.shape} and {b.shape} do not broadcast: compared from the right, "
+        f"each pair of sizes must be equal or one of them 1"
+    )
+
+
+# ------------------------------------------------------------------ shared backward helpers
+
+
+def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``g`` down to ``shape``, undoing numpy's broadcasting of an input of that shape.
+
+    Broadcasting (1) prepends axes until both operands have the same number, then (2)
+    stretches axes of size 1.  Each copy made this way received its own share of the
+    gradient, so the input's gradient is the sum over (1) the prepended axes and (2) the
+    stretched ones.
+    """
+    if g.shape == shape:
+        return g
+    prepended = g.ndim - len(shape)
+    stretched = tuple(
+        prepended + i for i, n in enumerate(shape) if n == 1 and g.shape[prepended + i] != 1
+    )
+    return g.sum(axis=tuple(range(prepended)) + stretched, keepdims=True).reshape(shape)
+
+
+def _expand(g: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool):
+    """Copy ``g``, the gradient of a reduction over ``axes``, back along those axes.
+
+    The result is a read-only broadcast view (no copy is made here); the backward pass
+    copies it if it ends up as some tensor's ``.grad``.
+    """
+    if not keepdims:
+        g = g.reshape(_kept_shape(shape, axes))
+    return np.broadcast_to(g, shape)
+
+
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """``axis`` (None, an int, a negative int or a tuple of them) as sorted axes >= 0."""
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, tuple | list) else (axis,)
+    axes = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
+            raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, not {axis!r}")
+        if not -ndim <= item < builtins.max(ndim, 1) or (ndim == 0 and item not in (0, -1)):
+            raise ValueError(f"{op}: axis {item} is out of range for a tensor with {ndim} axes")
+        axes.append(int(item) % builtins.max(ndim, 1))
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: axis {axis!r} names the same axis twice")
+    return tuple(sorted(axes)) if ndim > 0 else ()
+
+
+# ------------------------------------------------------------------ arithmetic
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """``a + b``.  d/da = d/db = 1: the gradient passes through to both, summed back to
+    each input's shape."""
+    a, b = _plain(a), _plain(b)
+    if _is_number(b):
+        return _record("+", a.data + b, (a,), _pass_gradient)
+    if _is_number(a):
+        return _record("+", a + b.data, (b,), _pass_gradient)
+    a, b = _pair(a, b)
+    try:
+        data = a.data + b.data
+    except ValueError:
+        raise _shape_error("add", a, b) from None
+    return _record("+", data, (a, b), _add_backward)
+
+
+def _add_backward(g, out, a, b):
+    return _unbroadcast(g, a.shape), _unbroadcast(g, b.shape)
+
+
+def _pass_gradient(g, out, a):
+    return (g,)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """``a - b``.  d/da = 1, d/db = -1."""
+    a, b = _plain(a), _plain(b)
+    if _is_number(b):
+        return _record("-", a.data - b, (a,), _pass_gradient)
+    if _is_number(a):
+        return _record("-", a - b.data, (b,), _negate_gradient)
+    a, b = _pair(a, b)
+    try:
+        data = a.data - b.data
+    except ValueError:
+        raise _shape_error("sub", a, b) from None
+    return _record("-", data, (a, b), _sub_backward)
+
+
+def _sub_backward(g, out, a, b):
+    return _unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)
+
+
+def _negate_gradient(g, out, a):
+    return (-g,)
+
+
+def neg(a: Tensor) -> Tensor:
+    """``-a``.  d/da = -1."""
+    return _record("neg", -a.data, (a,), _negate_gradient)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """``a * b``.  d/da = b, d/db = a: each input's gradient is ``g`` times the other."""
+    a, b = _plain(a), _plain(b)
+    if _is_number(b):
+        return _record("*", a.data * b, (a,), lambda g, out, a: (g * b,))
+    if _is_number(a):
+        return _record("*", a * b.data, (b,), lambda g, out, b: (g * a,))
+    a, b = _pair(a, b)
+    try:
+        data = a.data * b.data
+    except ValueError:
+        raise _shape_error("mul", a, b) from None
+    return _record("*", data, (a, b), _mul_backward)
+
+
+def _mul_backward(g, out, a, b):
+    return _unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """``a / b``.  d/da = 1/b, d/db = -a/b**2 (computed as ``(a/b)/b``, as PyTorch does).
+
+    Division by zero follows IEEE arithmetic (``inf`` or ``nan``), with numpy's warning.
+    """
+    a, b = _plain(a), _plain(b)
+    if _is_number(b):
+        return _record("/", a.data / b, (a,), lambda g, out, a: (g / b,))
+    if _is_number(a):
+        return _record("/", a / b.data, (b,), lambda g, out, b: (-g * (a / b / b),))
+    a, b = _pair(a, b)
+    try:
+        data = a.data / b.data
+    except ValueError:
+        raise _shape_error("div", a, b) from None
+    return _record("/", data, (a, b), _div_backward)
+
+
+def _div_backward(g, out, a, b):
+    return _unbroadcast(g / b, a.shape), _unbroadcast(-g * (a / b / b), b.shape)
+
+
+def pow(a: Any, b: Any) -> Tensor:
+    """``a ** b``.  d/da = b * a**(b-1), d/db = a**b * log(a).
+
+    PyTorch's conventions where these formulas break down: d/da is 0 where b == 0 (even at
+    a == 0, where the formula gives 0 * inf); d/db is 0 where a == 0 and b >= 0 (log(0) is
+    -inf, but 0**b is flat there).  A negative base with a fractional exponent gives nan,
+    with numpy's warning.
+    """
+    a, b = _plain(a), _plain(b)
+    if _is_number(b):
+        return _record(f"**{b}", a.data**b, (a,), lambda g, out, a: (_pow_base_grad(g, a, b),))
+    if _is_number(a):
+        return _record("**", a**b.data, (b,), lambda g, out, b: (_pow_exp_grad(g, out, a, b),))
+    a, b = _pair(a, b)
+    try:
+        with np.errstate(invalid="warn"):
+            data = a.data**b.data
+    except ValueError:
+        raise _shape_error("pow", a, b) from None
+    return _record("**", data, (a, b), _pow_backward)
+
+
+def _pow_backward(g, out, a, b):
+    return (
+        _unbroadcast(_pow_base_grad(g, a, b), a.shape),
+        _unbroadcast(_pow_exp_grad(g, out, a, b), b.shape),
+    )
+
+
+def _pow_base_grad(g, a, b):
+    if _is_number(b):
+        return np.zeros_like(g * a) if b == 0 else g * (b * a ** (b - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b == 0, 0.0, g * (b * a ** (b - 1)))
+
+
+def _pow_exp_grad(g, out, a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
+
+
+# ------------------------------------------------------------------ matrix product
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """``a @ b`` with numpy's rules: 1-D operands act as a row (first) or a column
+    (second) vector, and leading "batch" axes broadcast.
+
+    For matrices, out = a b gives d(loss)/da = g b^T and d(loss)/db = a^T g: the only
+    products whose shapes fit.  Vectors are handled by making them matrices first.
+    """
+    a, b = _pair(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(
+            f"matmul: both operands need at least one axis, but got shapes {a.shape} and "
+            f"{b.shape} (use * to multiply by a scalar)"
+        )
+    try:
+        data = a.data @ b.data
+    except ValueError:
+        raise _matmul_error(a, b) from None
+    need_a, need_b = a.requires_grad, b.requires_grad
+
+    def backward(g, out, a, b):
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a  # a row vector
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b  # a column vector
+        shape = (*g.shape, 1) if b.ndim == 1 else g.shape
+        if a.ndim == 1:
+            shape = (*shape[:-1], 1, *shape[-1:])
+        g2 = g.reshape(shape)
+        ga = _unbroadcast(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape) if need_a else None
+        gb = _unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape) if need_b else None
+        return ga, gb
+
+    return _record("@", data, (a, b), backward)
+
+
+def _matmul_error(a: Tensor, b: Tensor) -> ValueError:
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    which = "only" if b.ndim == 1 else "second-to-last"
+    if k_a != k_b:
+        return ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} do not fit: the first's last axis "
+            f"({k_a}) must equal the second's {which} axis ({k_b})"
+        )
+    return ValueError(
+        f"matmul: shapes {a.shape} and {b.shape}: the batch axes {a.shape[:-2]} and "
+        f"{b.shape[:-2]} do not broadcast"
+    )
+
+
+# ------------------------------------------------------------------ elementwise functions
+
+
+def exp(a: Tensor) -> Tensor:
+    """``e**a``.  d/da = e**a: the output itself, so the rule reuses it."""
+    return _record("exp", np.exp(a.data), (a,), lambda g, out, a: (g * out,))
+
+
+def log(a: Tensor) -> Tensor:
+    """Natural log.  d/da = 1/a.  log(0) = -inf and log(a < 0) = nan, with numpy's warning."""
+    return _record("log", np.log(a.data), (a,), lambda g, out, a: (g / a,))
+
+
+def tanh(a: Tensor) -> Tensor:
+    """tanh.  d/da = 1 - tanh(a)**2, from the output.  numpy's tanh is exact in both tails."""
+    return _record("tanh", np.tanh(a.data), (a,), lambda g, out, a: (g * (1 - out * out),))
+
+
+def relu(a: Tensor) -> Tensor:
+    """max(a, 0).  d/da is 1 where the output is positive, else 0 (0 at a == 0, as PyTorch)."""
+    return _record("relu", np.maximum(a.data, 0), (a,), _relu_backward)
+
+
+def _relu_backward(g, out, a):
+    return (np.where(out <= 0, 0, g),)
+
+
+def sigmoid(a: Tensor) -> Tensor:
+    """1 / (1 + e**-a), computed from e**-|a| so that neither tail overflows.
+
+    d/da = s * (1 - s), from the output s.
+    """
+    x = a.data
+    e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
+    data = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return _record("sigmoid", data, (a,), lambda g, out, a: (g * (1 - out) * out,))
+
+
+def abs(a: Tensor) -> Tensor:
+    """|a|.  d/da = sign(a), which is 0 at a == 0 (as in PyTorch)."""
+    return _record("abs", np.abs(a.data), (a,), lambda g, out, a: (g * np.sign(a),))
+
+
+# ------------------------------------------------------------------ reductions
+
+
+def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Sum over ``axis`` (None: all).  Each element feeds the sum with weight 1, so its
+    gradient is the sum's gradient, copied back along the reduced axes."""
+    axes = _axes(axis, a.ndim, "sum")
+    data = a.data.sum(axis=axes, keepdims=keepdims)
+    return _record(
+        "sum", np.asarray(data), (a,), lambda g, out, a: (_expand(g, a.shape, axes, keepdims),)
+    )
+
+
+def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis``: the sum divided by the count, so each gradient is divided too."""
+    axes = _axes(axis, a.ndim, "mean")
+    count = int(np.prod([a.shape[i] for i in axes]))
+    data = a.data.mean(axis=axes, keepdims=keepdims)
+    return _record(
+        "mean",
+        np.asarray(data),
+        (a,),
+        lambda g, out, a: (_expand(g, a.shape, axes, keepdims) / count,),
+    )
+
+
+def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Largest element over ``axis`` (None: all).
+
+    The gradient flows only to the elements that are the maximum.  When several tie, it is
+    split evenly among them (as PyTorch's ``amax`` and full ``max()`` do), so the input's
+    gradients still sum to the output's.
+    """
+    axes = _axes(axis, a.ndim, "max")
+    if a.data.size == 0:
+        raise ValueError(f"max of an empty tensor (shape {a.shape}) has no value")
+    data = np.asarray(a.data.max(axis=axes, keepdims=keepdims))
+
+    def backward(g, out, a):
+        kept = out if keepdims else out.reshape(_kept_shape(a.shape, axes))
+        winners = a == kept
+        if np.isnan(kept).any():  # a nan maximum: the nans are the winners
+            winners |= np.isnan(a) & np.isnan(kept)
+        count = winners.sum(axis=axes, keepdims=True)
+        g = g if keepdims else g.reshape(kept.shape)
+        return ((g / count) * winners,)
+
+    return _record("max", data, (a,), backward)
+
+
+# ------------------------------------------------------------------ shapes
+
+
+def reshape(a: Tensor, shape: Sequence[int]) -> Tensor:
+    """The same elements in a new shape; the gradient is reshaped back."""
+    try:
+        data = a.data.reshape(shape)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {a.shape} ({a.data.size} elements) "
+            f"into {tuple(shape)}"
+        ) from None
+    return _record("reshape", data, (a,), lambda g, out, a: (g.reshape(a.shape),))
+
+
+def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute the axes (None: reverse them).  The gradient is permuted back, by the
+    inverse permutation."""
+    if axes is None:
+        axes = tuple(reversed(range(a.ndim)))
+    elif sorted(int(i) % builtins.max(a.ndim, 1) for i in axes) != list(range(a.ndim)):
+        raise ValueError(
+            f"transpose: axes {tuple(axes)} are not a permutation of the {a.ndim} axes of a "
+            f"tensor of shape {a.shape}"
+        )
+    axes = tuple(int(i) % a.ndim for i in axes)
+    inverse = tuple(np.argsort(axes))
+    return _record(
+        "transpose", a.data.transpose(axes), (a,), lambda g, out, a: (g.transpose(inverse),)
+    )
+
+
+def getitem(a: Tensor, index: Any) -> Tensor:
+    """``a[index]`` with numpy's indexing: ints, slices, ``None``, ``...``, integer arrays
+    and boolean masks.
+
+    The gradient lands back where each element was taken from, in a tensor of zeros.  An
+    integer array may take the same element twice (``a[[0, 0]]``); that element then
+    receives both gradients, added by ``np.add.at`` (plain assignment would keep only one).
+    """
+    index = _index(index)
+    try:
+        data = a.data[index]
+    except IndexError as error:
+        raise IndexError(f"index {index!r} into a tensor of shape {a.shape}: {error}") from None
+    repeats_possible = builtins.any(
+        isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in index
+    )
+
+    def backward(g, out, a):
+        grad = np.zeros(a.shape, dtype=g.dtype)
+        if repeats_possible:
+            np.add.at(grad, index, g)
+        else:
+            grad[index] = g
+        return (grad,)
+
+    return _record("index", np.asarray(data), (a,), backward)
+
+
+def _index(index: Any) -> tuple:
+    parts = index if isinstance(index, tuple) else (index,)
+    out = []
+    for part in parts:
+        if isinstance(part, Tensor):
+            part = part.data
+        if isinstance(part, list):
+            part = np.asarray(part)
+        if isinstance(part, np.ndarray) and part.dtype.kind not in "biu":
+            raise IndexError(
+                f"tensors can be indexed by integers and booleans, not by {part.dtype} values"
+            )
+        out.append(part)
+    return tuple(out)
+
+
+# ------------------------------------------------------------------ joining and choosing
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis.  Each input's gradient is its own slice of
+    ``g``."""
+    tensors = _tensors(tensors, "concatenate")
+    try:
+        data = np.concatenate([t.data for t in tensors], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as error:
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise ValueError(f"concatenate along axis {axis}: shapes {shapes}: {error}") from None
+    ax = axis % data.ndim
+    ends = np.cumsum([t.shape[ax] for t in tensors])
+
+    def backward(g, out, *inputs):
+        starts = [0, *ends[:-1]]
+        lead = (slice(None),) * ax
+        return tuple(g[(*lead, slice(s, e))] for s, e in zip(starts, ends))
+
+    return _record("concatenate", data, tuple(tensors), backward)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors of the same shape along a new axis.  Input i's gradient is ``g``'s
+    i-th entry along that axis."""
+    tensors = _tensors(tensors, "stack")
+    try:
+        data = np.stack([t.data for t in tensors], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as error:
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise ValueError(f"stack along axis {axis}: shapes {shapes}: {error}") from None
+    lead = (slice(None),) * (axis % data.ndim)
+
+    def backward(g, out, *inputs):
+        return tuple(g[(*lead, i)] for i in range(len(inputs)))
+
+    return _record("stack", data, tuple(tensors), backward)
+
+
+def _tensors(items: Sequence[Any], op: str) -> list[Tensor]:
+    if isinstance(items, Tensor | np.ndarray) or not isinstance(items, Sequence):
+        raise TypeError(f"{op} takes a list of tensors, not {type(items).__name__}")
+    if len(items) == 0:
+        raise ValueError(f"{op} needs at least one tensor")
+    like = next((t for t in items if isinstance(t, Tensor)), None)
+    return [_tensor(t, like) for t in items]
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (all three broadcast together).
+
+    The condition is a constant mask: the gradient goes to ``a`` where it is true and to
+    ``b`` where it is false.
+    """
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: the condition must be boolean, not {cond.dtype}")
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    if like is None:
+        raise TypeError("where: a or b must be a Tensor")
+    a = a if _is_number(a) else _tensor(a, like)
+    b = b if _is_number(b) else _tensor(b, like)
+    try:
+        data = np.where(cond, _value(a), _value(b))
+    except ValueError:
+        shapes = f"{cond.shape}, {_shape(a)} and {_shape(b)}"
+        raise ValueError(f"where: shapes {shapes} do not broadcast") from None
+    parents = tuple(t for t in (a, b) if isinstance(t, Tensor))
+
+    def backward(g, out, *inputs):
+        grads = []
+        if isinstance(a, Tensor):
+            grads.append(_unbroadcast(np.where(cond, g, 0), a.shape))
+        if isinstance(b, Tensor):
+            grads.append(_unbroadcast(np.where(cond, 0, g), b.shape))
+        return tuple(grads)
+
+    return _record("where", data, parents, backward)
+
+
+def _value(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return x.shape if isinstance(x, Tensor) else ()

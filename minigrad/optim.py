@@ -1,0 +1,149 @@
+"""Optimizers: how parameters move once backward() has filled in their gradients.
+
+Each follows PyTorch's algorithm step for step (the same formulas in the same order), so a
+minigrad training run and a PyTorch one started from the same weights stay together.
+Updates change ``p.data`` in place and record no graph: an update is not part of any
+computation to differentiate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+
+class Optimizer:
+    """What every optimizer shares: the parameters, ``zero_grad()``, and per-parameter state."""
+
+    def __init__(self, params: Iterable[Tensor], lr: float):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__} got an empty list of parameters")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    f"{type(self).__name__}: parameter {i} is a {type(p).__name__}, not a "
+                    f"Tensor (for a network of Values, update p.data by hand)"
+                )
+            if not p.requires_grad:
+                raise ValueError(
+                    f"{type(self).__name__}: parameter {i} (shape {p.shape}) does not require "
+                    f"grad, so it would never receive a gradient to follow"
+                )
+        _check_nonnegative("lr", lr)
+        self.lr = lr
+
+    def zero_grad(self) -> None:
+        """Forget the gradients (set them to None) before the next backward()."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent: ``p -= lr * g``, optionally with momentum.
+
+    ``weight_decay`` adds ``weight_decay * p`` to the gradient (L2 regularisation).
+    With ``momentum`` m, a running velocity ``v = m * v + (1 - dampening) * g`` (the first
+    step takes ``v = g``) replaces the gradient: steps keep going the way they have been
+    going, which smooths out noise and speeds along long shallow valleys.  ``nesterov``
+    uses ``g + m * v`` instead: a look at where the velocity is about to take us.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ):
+        super().__init__(params, lr)
+        _check_nonnegative("momentum", momentum)
+        _check_nonnegative("weight_decay", weight_decay)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+        self.momentum, self.dampening = momentum, dampening
+        self.weight_decay, self.nesterov = weight_decay, nesterov
+        self.velocity: list[np.ndarray | None] = [None] * len(self.params)
+
+    def step(self) -> None:
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            g = p.grad
+            if self.weight_decay != 0:
+                g = g + self.weight_decay * p.data
+            if self.momentum != 0:
+                v = self.velocity[i]
+                if v is None:
+                    v = self.velocity[i] = np.array(g, copy=True)
+                else:
+                    v *= self.momentum
+                    v += (1 - self.dampening) * g
+                g = g + self.momentum * v if self.nesterov else v
+            p.data -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam: a step along a running mean of the gradients (m), scaled per element by the
+    running root-mean-square of the gradients (sqrt(v)).
+
+    Parameters with large, noisy gradients take careful steps and rarely-moved ones take
+    bolder ones; every step has a size of about ``lr``.  Both averages start at 0, which
+    biases them toward 0 early on; dividing by ``1 - beta**t`` (bias correction) undoes
+    that.  ``weight_decay`` adds ``weight_decay * p`` to the gradient, as PyTorch's Adam
+    does (not AdamW's decoupled decay).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__(params, lr)
+        beta1, beta2 = betas
+        for name, beta in (("betas[0]", beta1), ("betas[1]", beta2)):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Adam: {name} must be in [0, 1), not {beta!r}")
+        _check_nonnegative("eps", eps)
+        _check_nonnegative("weight_decay", weight_decay)
+        self.betas, self.eps, self.weight_decay = (beta1, beta2), eps, weight_decay
+        self.t = 0
+        self.m = [np.zeros_like(p.data) for p in self.params]
+        self.v = [np.zeros_like(p.data) for p in self.params]
+
+    def step(self) -> None:
+        self.t += 1
+        beta1, beta2 = self.betas
+        step_size = self.lr / (1 - beta1**self.t)
+        root_correction = math.sqrt(1 - beta2**self.t)
+        for p, m, v in zip(self.params, self.m, self.v):
+            if p.grad is None:
+                continue
+            g = p.grad
+            if self.weight_decay != 0:
+                g = g + self.weight_decay * p.data
+            m += (1 - beta1) * (g - m)  # m = beta1 * m + (1 - beta1) * g
+            v *= beta2
+            v += (1 - beta2) * (g * g)
+            denominator = np.sqrt(v) / root_correction + self.eps
+            p.data -= step_size * (m / denominator)
+
+
+def _check_nonnegative(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0, not {value!r}")

@@ -1,0 +1,506 @@
+"""The tensor engine: the same idea as ``Value``, one numpy array per node instead of one float.
+
+A ``Tensor`` holds ``data`` (a numpy array), and, when it was computed from tensors that
+require gradients, the tensors it came from (``_parents``) and a backward rule.  The rule is a
+function ``rule(g, out, *inputs) -> grads``: given the gradient ``g`` of the loss with respect
+to this node's output, and the values of the output and of the inputs, it returns the gradient
+with respect to each input.  That is the chain rule once more, now with arrays: where the
+scalar engine multiplied by a local derivative, a tensor rule applies the transpose of the
+op's Jacobian to ``g``, without ever building the Jacobian.
+
+The rules themselves live beside their forward computations in ``ops.py``; this module holds
+the Tensor class, the switch that turns recording off (``no_grad``), and the backward pass.
+
+Design notes, for the curious:
+
+* Every node of a graph keeps its gradient in ``.grad`` after ``backward()``, not only the
+  leaves (PyTorch keeps only the leaves' unless asked).  Lessons and the graph views want to
+  show them.  The cost: a graph holds one gradient array per node, as much memory again as
+  its data.  Evaluate under ``no_grad()`` when no gradients are needed.
+* Nodes refer to their inputs, never to themselves, and rules are plain functions (or
+  closures over constants), so a graph has no reference cycles and is freed by reference
+  counting as soon as its last reference goes.
+* Numbers mixed into an op (``x * 2.0``) are folded into the rule instead of becoming graph
+  nodes: no gradient is computed for something that cannot have one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Tensor", "no_grad", "enable_grad", "is_grad_enabled"]
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+# ------------------------------------------------------------------ recording on and off
+
+
+class _GradMode:
+    """Whether new results record the graph (one flag for the whole program)."""
+
+    enabled = True
+
+
+class no_grad(contextlib.ContextDecorator):  # noqa: N801 (PyTorch's name)
+    """Compute without recording a graph: results never require grad.
+
+    Use it for evaluation and for optimizer updates.  No graph means no memory held for a
+    backward pass that will never come.  Works as ``with no_grad():`` and as ``@no_grad()``.
+    """
+
+    def __enter__(self) -> no_grad:
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.enabled = self._previous
+
+
+class enable_grad(contextlib.ContextDecorator):  # noqa: N801 (PyTorch's name)
+    """Record the graph again inside a ``no_grad`` block."""
+
+    def __enter__(self) -> enable_grad:
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.enabled = self._previous
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside ``no_grad()``."""
+    return _GradMode.enabled
+
+
+# ------------------------------------------------------------------ the Tensor
+
+
+class Tensor:
+    """A numpy array that remembers how it was computed, so gradients can flow back to it.
+
+    >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    array([2., 4., 6.])
+
+    ``data`` is float64 unless ``dtype="float32"`` is asked for (or a float32 array is
+    given).  Integers and booleans are converted to floats; anything else is refused.
+    """
+
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "label",
+        "_op",
+        "_parents",
+        "_backward",
+        "_version",
+        "__weakref__",
+    )
+    # numpy must not treat a Tensor as an array of objects: ``array * tensor`` then calls
+    # ``Tensor.__rmul__`` and gives a Tensor, as ``tensor * array`` does.
+    __array_ufunc__ = None
+
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: Any = None, label: str = ""
+    ) -> None:
+        self.data = _as_float_array(data, dtype)
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self.label = label
+        self._op = ""
+        self._parents: tuple[Tensor, ...] = ()
+        self._backward: Callable[..., tuple] | None = None
+        self._version = 0
+
+    # ---------------------------------------------------------------- what it is
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made directly rather than computed by an op."""
+        return not self._parents
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item() needs a tensor with exactly one element, but this one has shape "
+                f"{self.shape}"
+            )
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data array itself (not a copy); it carries no gradient."""
+        return self.data
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extra = ""
+        if self.dtype != np.float64:
+            extra += f", dtype={self.dtype}"
+        if self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    # Identity, not value, decides equality for hashing: tensors are graph nodes, kept in
+    # sets and dicts by the backward pass.  ``==`` itself compares elementwise, as in numpy.
+    __hash__ = object.__hash__
+
+    # ---------------------------------------------------------------- the graph
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph: gradients will not flow back through it."""
+        return Tensor._constant(self.data)
+
+    def topological_order(self) -> list[Tensor]:
+        """Every node that requires grad, each after all of its inputs, ending with self.
+
+        The same iterative depth-first search as ``Value.topological_order``; inputs that do
+        not require grad are left out, since nothing flows into them.
+        """
+        order: list[Tensor] = []
+        expanded: set[Tensor] = set()
+        placed: set[Tensor] = set()
+        stack = [self]
+        while stack:
+            node = stack[-1]
+            if node not in expanded:
+                expanded.add(node)
+                for parent in reversed(node._parents):
+                    if parent.requires_grad and parent not in expanded:
+                        stack.append(parent)
+            else:
+                stack.pop()
+                if node not in placed:
+                    placed.add(node)
+                    order.append(node)
+        return order
+
+    def backward(self, grad: Any = None) -> None:
+        """Add d(self)/d(node), times ``grad``, to the ``.grad`` of every node of the graph.
+
+        For a one-element output ``grad`` defaults to 1.0.  For any other output there is no
+        single derivative to start from: pass ``grad``, the gradient of some scalar with
+        respect to this tensor (the "vector" in the vector-Jacobian product).
+
+        Gradients accumulate across calls, as in PyTorch, until they are reset (for
+        example with an optimizer's ``zero_grad()``).  The graph is kept, so backward can run
+        again.  Each node's gradient is gathered in full before its rule runs, so a second
+        pass never re-sends an earlier one.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: none of the tensors it "
+                "was computed from has requires_grad=True (or it was computed under no_grad)"
+            )
+        seed = _initial_gradient(self, grad)
+        pending: dict[Tensor, np.ndarray] = {self: seed}
+        stored: set[int] = set()  # ids of arrays already kept as some node's .grad
+        for node in reversed(self.topological_order()):
+            g = pending.pop(node)
+            _keep_gradient(node, g, stored)
+            rule = node._backward
+            if rule is None:  # a leaf
+                continue
+            parents = node._parents
+            grads = rule(g, node.data, *[p.data for p in parents])
+            for parent, pg in zip(parents, grads):
+                if pg is None or not parent.requires_grad:
+                    continue
+                _check_gradient(node, parent, pg)
+                if pg.dtype != parent.data.dtype:
+                    pg = pg.astype(parent.data.dtype)
+                earlier = pending.get(parent)
+                pending[parent] = pg if earlier is None else earlier + pg
+
+    # ---------------------------------------------------------------- construction helpers
+
+    @staticmethod
+    def _constant(data: np.ndarray) -> Tensor:
+        """A tensor around ``data`` as it is (no copy, no checks), outside any graph."""
+        out = _new_tensor(Tensor)
+        out.data = data
+        out.grad = None
+        out.requires_grad = False
+        out.label = ""
+        out._op = ""
+        out._parents = ()
+        out._backward = None
+        out._version = 0
+        return out
+
+    # ---------------------------------------------------------------- operators
+    # Each is a thin door into ops.py, where the forward computation and its backward rule
+    # stand side by side.
+
+    def __add__(self, other: Any) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.getitem(self, index)
+
+    # Comparisons give constant boolean tensors: masks, never differentiable.
+    def __lt__(self, other: Any) -> Tensor:
+        return Tensor._constant(self.data < _data(other))
+
+    def __le__(self, other: Any) -> Tensor:
+        return Tensor._constant(self.data <= _data(other))
+
+    def __gt__(self, other: Any) -> Tensor:
+        return Tensor._constant(self.data > _data(other))
+
+    def __ge__(self, other: Any) -> Tensor:
+        return Tensor._constant(self.data >= _data(other))
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor._constant(self.data == _data(other))
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor._constant(self.data != _data(other))
+
+    # ---------------------------------------------------------------- methods
+
+    def exp(self) -> Tensor:
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        return ops.log(self)
+
+    def tanh(self) -> Tensor:
+        return ops.tanh(self)
+
+    def relu(self) -> Tensor:
+        return ops.relu(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.sigmoid(self)
+
+    def abs(self) -> Tensor:
+        return ops.abs(self)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.max(self, axis, keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], tuple | list):
+            shape = tuple(shape[0])
+        return ops.reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], tuple | list):
+            axes = tuple(axes[0])
+        return ops.transpose(self, axes or None)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return ops.transpose(self, tuple(axes))
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 (numpy's name)
+        """All axes reversed, as numpy's ``.T`` (for a matrix: the transpose)."""
+        return ops.transpose(self, None)
+
+    def argmax(self, axis: int | None = None) -> np.ndarray:
+        """Indices of the largest entries (integers, so not differentiable): a numpy array."""
+        return self.data.argmax(axis=axis)
+
+
+# ------------------------------------------------------------------ helpers
+
+_new_tensor = object.__new__
+
+
+def _record(
+    op: str, data: np.ndarray, parents: tuple[Tensor, ...], rule: Callable[..., tuple]
+) -> Tensor:
+    """The result of an op: ``data``, plus its place in the graph when one is being recorded.
+
+    The graph is recorded only when grad mode is on and some input requires grad; otherwise
+    the result is a plain constant, and nothing is kept for a backward pass.
+    """
+    out = _new_tensor(Tensor)
+    # numpy gives a scalar, not a 0-d array, for some results on 0-d inputs
+    out.data = data if type(data) is np.ndarray else np.asarray(data)
+    out.grad = None
+    out.label = ""
+    out._op = op
+    out._version = 0
+    if _GradMode.enabled:
+        for parent in parents:
+            if parent.requires_grad:
+                out.requires_grad = True
+                out._parents = parents
+                out._backward = rule
+                return out
+    out.requires_grad = False
+    out._parents = ()
+    out._backward = None
+    return out
+
+
+def _data(x: Any) -> Any:
+    """The raw value behind ``x``: a Tensor's array, or ``x`` itself."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _as_float_array(data: Any, dtype: Any) -> np.ndarray:
+    """A fresh float32 or float64 array from ``data``, or a clear error."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"dtype must be float32 or float64, not {dtype!r}") from None
+        if dtype not in _FLOAT_DTYPES:
+            raise TypeError(f"dtype must be float32 or float64, not {dtype}")
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"cannot make a tensor from {_short(data)}: {error}") from None
+    kind = array.dtype.kind
+    if kind not in "biuf":
+        what = {"c": "complex numbers", "O": "Python objects", "U": "strings", "S": "bytes"}
+        raise TypeError(
+            f"a Tensor holds real numbers, but {_short(data)} has "
+            f"{what.get(kind, f'dtype {array.dtype}')}; convert it first"
+        )
+    if dtype is None:
+        dtype = array.dtype if array.dtype in _FLOAT_DTYPES else np.dtype(np.float64)
+    return np.array(array, dtype=dtype, copy=True)
+
+
+def _short(data: Any) -> str:
+    text = repr(data)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _initial_gradient(out: Tensor, grad: Any) -> np.ndarray:
+    if grad is None:
+        if out.data.size != 1:
+            raise RuntimeError(
+                f"backward() without a gradient works only for a one-element output, but "
+                f"this one has shape {out.shape}: reduce it to a scalar first (e.g. "
+                f".sum() or .mean()), or pass backward(grad) with the output's shape"
+            )
+        return np.ones_like(out.data)
+    seed = np.array(_data(grad), dtype=out.dtype, copy=True)
+    if seed.shape != out.shape:
+        raise ValueError(
+            f"backward(grad): grad has shape {seed.shape} but the output has shape {out.shape}"
+        )
+    return seed
+
+
+def _keep_gradient(node: Tensor, g: np.ndarray, stored: set[int]) -> None:
+    """Add ``g`` to ``node.grad``, making sure no two nodes end up sharing one array.
+
+    Rules may return the very array they were given (``a + b`` passes ``g`` to both
+    inputs) or a view of it; a ``.grad`` must be the node's own, so that changing one in
+    place cannot change another.
+    """
+    if node.grad is not None:
+        node.grad = np.asarray(node.grad + g)
+        return
+    if type(g) is not np.ndarray:  # a numpy scalar, from a 0-d computation
+        g = np.array(g)
+    elif id(g) in stored or g.base is not None:
+        g = g.copy()
+    stored.add(id(g))
+    node.grad = g
+
+
+def _check_gradient(node: Tensor, parent: Tensor, g: Any) -> None:
+    if getattr(g, "shape", None) != parent.shape:
+        raise RuntimeError(
+            f"the backward rule of {node._op!r} returned a gradient of shape "
+            f"{getattr(g, 'shape', type(g).__name__)} for an input of shape {parent.shape}: "
+            f"a gradient must have its input's shape (did it forget to sum over broadcast "
+            f"axes?)"
+        )
+
+
+from . import ops  # noqa: E402  (ops needs Tensor, defined above)
