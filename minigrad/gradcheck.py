@@ -7,6 +7,11 @@ A backward rule is easy to get subtly wrong and hard to spot by eye.  Central di
 need nothing but the forward computation, and their error shrinks like eps**2, so in float64
 with eps = 1e-6 they agree with a correct gradient to about ten digits.  Where they disagree,
 the backward rule is (almost always) wrong.
+
+The same check works for Tensor functions: every element of every input is nudged in turn
+(a random sample of them, for large inputs), and a function with a non-scalar output is
+checked through a fixed random weighting of its outputs, ``sum(w * fn(x))``, which a wrong
+rule almost surely gets wrong too.
 """
 
 from __future__ import annotations
@@ -14,8 +19,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from .engine import Value
+from .tensor import Tensor, no_grad
 
 __all__ = ["gradcheck", "GradcheckError", "GradcheckResult"]
 
@@ -32,6 +41,13 @@ class GradcheckResult:
     value: float
     analytic: float
     numerical: float
+    element: tuple[int, ...] | None = None  # where in a tensor input, for Tensor functions
+
+    @property
+    def where(self) -> str:
+        return f"input {self.index}" + (
+            f"[{', '.join(map(str, self.element))}]" if self.element is not None else ""
+        )
 
     @property
     def abs_error(self) -> float:
@@ -44,19 +60,25 @@ class GradcheckResult:
 
 
 def gradcheck(
-    fn: Callable[..., Value],
-    inputs: Sequence[float | Value],
+    fn: Callable[..., Any],
+    inputs: Sequence[Any],
     *,
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-4,
     raise_exception: bool = True,
+    max_elements: int = 500,
+    seed: int = 0,
 ) -> bool:
     """Check ``fn``'s gradients at ``inputs`` against central differences.
 
-    ``fn`` takes one Value per input and returns a single Value.  Each input gets a fresh
-    leaf Value, so ``fn`` sees clean gradients.  An input passes when
-    ``|analytic - numerical| <= atol + rtol * |numerical|``.
+    For the scalar engine, ``fn`` takes one Value per input (numbers or Values) and returns
+    a single Value.  For the tensor engine, inputs are Tensors or arrays, ``fn`` takes one
+    Tensor per input and returns a Tensor; the check runs in float64 whatever the inputs'
+    dtype, on at most ``max_elements`` elements per input (a random sample, fixed by
+    ``seed``, when an input is larger).  Each input becomes a fresh leaf, so ``fn`` sees
+    clean gradients.  An element passes when ``|analytic - numerical| <= atol + rtol *
+    |numerical|``.
 
     Returns True when every input passes.  Otherwise it raises ``GradcheckError`` (or returns
     False with ``raise_exception=False``), naming the input with the largest relative error,
@@ -67,19 +89,65 @@ def gradcheck(
     """
     if len(inputs) == 0:
         raise ValueError("gradcheck needs at least one input")
-    point = [float(x.data if isinstance(x, Value) else x) for x in inputs]
-    analytic = _analytic_gradient(fn, point)
-    numerical = [_central_difference(fn, point, i, eps) for i in range(len(point))]
-
-    results = [
-        GradcheckResult(i, point[i], a, n) for i, (a, n) in enumerate(zip(analytic, numerical))
-    ]
+    if any(isinstance(x, Tensor | np.ndarray | list | tuple) for x in inputs):
+        results = _tensor_results(fn, inputs, eps, max_elements, seed)
+    else:
+        results = _value_results(fn, inputs, eps)
     failures = [r for r in results if not _close(r, atol, rtol)]
     if not failures:
         return True
     if raise_exception:
         raise GradcheckError(_explain(max(failures, key=_badness), len(failures), len(results)))
     return False
+
+
+def _value_results(fn: Callable[..., Value], inputs: Sequence[Any], eps: float):
+    point = [float(x.data if isinstance(x, Value) else x) for x in inputs]
+    analytic = _analytic_gradient(fn, point)
+    numerical = [_central_difference(fn, point, i, eps) for i in range(len(point))]
+    return [GradcheckResult(i, point[i], a, n) for i, (a, n) in enumerate(zip(analytic, numerical))]
+
+
+def _tensor_results(
+    fn: Callable[..., Tensor], inputs: Sequence[Any], eps: float, max_elements: int, seed: int
+) -> list[GradcheckResult]:
+    points = [np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64) for x in inputs]
+    rng = np.random.default_rng(seed)
+
+    leaves = [Tensor(p, requires_grad=True) for p in points]
+    out = fn(*leaves)
+    if not isinstance(out, Tensor):
+        raise TypeError(
+            f"gradcheck: the function must return a Tensor, but it returned {type(out).__name__}"
+        )
+    # A non-scalar output is checked through a fixed random weighting of its elements.
+    weights = np.ones(()) if out.data.size == 1 else rng.standard_normal(out.shape)
+    if out.requires_grad:
+        out.backward(np.broadcast_to(weights, out.shape))
+
+    def weighted_output(at: list[np.ndarray]) -> float:
+        with no_grad():
+            return float(np.sum(fn(*(Tensor(p) for p in at)).data * weights))
+
+    results = []
+    for i, (point, leaf) in enumerate(zip(points, leaves)):
+        analytic = leaf.grad if leaf.grad is not None else np.zeros_like(point)
+        flat = np.arange(point.size)
+        if point.size > max_elements:
+            flat = np.sort(rng.choice(point.size, size=max_elements, replace=False))
+        for k in flat:
+            element = tuple(int(j) for j in np.unravel_index(k, point.shape))
+            plus = [p.copy() for p in points]
+            minus = [p.copy() for p in points]
+            plus[i][element] += eps
+            minus[i][element] -= eps
+            numerical = (weighted_output(plus) - weighted_output(minus)) / (2.0 * eps)
+            results.append(
+                GradcheckResult(
+                    i, float(point[element]), float(analytic[element]), numerical, element
+                )
+            )
+    return results
 
 
 def _analytic_gradient(fn: Callable[..., Value], point: list[float]) -> list[float]:
@@ -118,12 +186,13 @@ def _badness(r: GradcheckResult) -> float:
 
 
 def _explain(worst: GradcheckResult, n_failed: int, n_inputs: int) -> str:
-    i = worst.index
+    where = worst.where
+    what = "input(s)" if worst.element is None else "checked element(s)"
     lines = [
-        f"gradcheck failed for {n_failed} of {n_inputs} input(s). The worst is input {i} "
+        f"gradcheck failed for {n_failed} of {n_inputs} {what}. The worst is {where} "
         f"(value {worst.value!r}):",
-        f"  backward() gives   d(out)/d(input {i}) = {worst.analytic!r}",
-        f"  central difference d(out)/d(input {i}) = {worst.numerical!r}",
+        f"  backward() gives   d(out)/d({where}) = {worst.analytic!r}",
+        f"  central difference d(out)/d({where}) = {worst.numerical!r}",
         f"  relative error {worst.rel_error:.3g}.",
     ]
     if worst.analytic == 0.0 and worst.numerical != 0.0:
