@@ -20,6 +20,7 @@ from .ops import _tensor
 from .tensor import Tensor, _record
 
 __all__ = [
+    "linear",
     "softmax",
     "log_softmax",
     "cross_entropy",
@@ -28,6 +29,47 @@ __all__ = [
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias``, the affine map of a Linear layer, as one op.
+
+    ``weight`` has shape (out, in), ``bias`` (out,); ``x`` has shape (..., in).  Written
+    out, with the leading axes of x flattened into one batch axis of N rows:
+
+        out = x W^T + b       (N, out) = (N, in) (in, out) + (out,)
+        dx  = g W             (N, in)  = (N, out) (out, in)
+        dW  = g^T x           (out, in) = (out, N) (N, in)
+        db  = sum of g over the N rows
+
+    Each gradient is the one product whose shapes fit.  As a single op, no transposed copy
+    of W is ever made, and dx is skipped when x needs no gradient (a network's input).
+    """
+    if not isinstance(x, Tensor):  # data for a float32 layer is float32 data
+        x = Tensor(x, dtype=weight.dtype)
+    if weight.ndim != 2 or (bias is not None and bias.shape != weight.shape[:1]):
+        raise ValueError(
+            f"linear: weight must have shape (out, in) and bias (out,), not {weight.shape} "
+            f"and {None if bias is None else bias.shape}"
+        )
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: inputs of shape {x.shape} do not fit a weight of shape {weight.shape}: "
+            f"the inputs' last axis must have {weight.shape[1]} features"
+        )
+    data = x.data @ weight.data.T
+    if bias is not None:
+        data += bias.data
+    need_x = x.requires_grad
+
+    def backward(g, out, x, weight, *bias):
+        rows = g.reshape(-1, weight.shape[0])
+        gx = g @ weight if need_x else None
+        gw = rows.T @ x.reshape(-1, weight.shape[1])
+        return (gx, gw, rows.sum(axis=0)) if bias else (gx, gw)
+
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return _record("linear", data, parents, backward)
 
 
 def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:

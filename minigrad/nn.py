@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
+from . import functional, ops
 from .engine import Value
 from .tensor import Tensor
 
@@ -58,7 +58,7 @@ class Module:
         """``(name, parameter)`` pairs, like ``("layers.0.weight", tensor)``, each
         parameter once even if it is shared."""
         seen: set[int] = set()
-        for name, p in _find_parameters(vars(self), ""):
+        for name, p in _find_parameters(vars(self), "", {id(self)}):
             if id(p) not in seen:
                 seen.add(id(p))
                 yield name, p
@@ -76,11 +76,17 @@ class Module:
             p.grad = 0.0 if isinstance(p, Value) else None
 
     def modules(self) -> Iterator[Module]:
-        """This module and every module inside it."""
-        yield self
-        for _, value in _walk(vars(self), ""):
-            if isinstance(value, Module):
-                yield from value.modules()
+        """This module and every module inside it, each once."""
+        seen: set[int] = set()
+        stack: list[Module] = [self]
+        while stack:
+            module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield module
+            inner = [v for _, v in _walk(vars(module), "") if isinstance(v, Module)]
+            stack.extend(reversed(inner))
 
     def train(self, mode: bool = True) -> Module:
         """Put every sub-module in training mode (or evaluation mode, ``mode=False``)."""
@@ -108,12 +114,15 @@ def _walk(value: Any, name: str) -> Iterator[tuple[str, Any]]:
         yield from _walk(item, f"{name}.{key}" if name else str(key))
 
 
-def _find_parameters(attributes: dict, prefix: str) -> Iterator[tuple[str, Any]]:
+def _find_parameters(attributes: dict, prefix: str, visited: set[int]) -> Iterator[tuple[str, Any]]:
+    """Parameters under ``attributes``; ``visited`` holds the modules already searched, so
+    a module reachable twice (or a child that refers back to its parent) is searched once."""
     for name, value in _walk(attributes, prefix):
         if isinstance(value, Value) or (isinstance(value, Tensor) and value.requires_grad):
             yield name, value
-        elif isinstance(value, Module):
-            yield from _find_parameters(vars(value), name)
+        elif isinstance(value, Module) and id(value) not in visited:
+            visited.add(id(value))
+            yield from _find_parameters(vars(value), name, visited)
 
 
 class Neuron(Module):
@@ -264,8 +273,7 @@ class Linear(Module):
                 f"{self!r} takes inputs whose last axis has {self.in_features} features, "
                 f"but got shape {shape}"
             )
-        out = ops.matmul(x, self.weight.T)
-        return out + self.bias if self.bias is not None else out
+        return functional.linear(x, self.weight, self.bias)
 
     def __repr__(self) -> str:
         extra = "" if self.bias is not None else ", bias=False"
@@ -316,8 +324,8 @@ class Sequential(Module):
             x = layer(x)
         return x
 
-    def __getitem__(self, i: int) -> Module:
-        return self.layers[i]
+    def __getitem__(self, i: int | slice) -> Module:
+        return Sequential(*self.layers[i]) if isinstance(i, slice) else self.layers[i]
 
     def __len__(self) -> int:
         return len(self.layers)

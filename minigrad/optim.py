@@ -9,6 +9,7 @@ computation to differentiate.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,20 +24,30 @@ class Optimizer:
     """What every optimizer shares: the parameters, ``zero_grad()``, and per-parameter state."""
 
     def __init__(self, params: Iterable[Tensor], lr: float):
+        name = type(self).__name__
+        if isinstance(params, Tensor):  # iterating would give its rows, not the tensor
+            raise TypeError(f"{name} takes a list of parameters: write {name}([w], ...)")
         self.params = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__} got an empty list of parameters")
+            raise ValueError(f"{name} got an empty list of parameters")
         for i, p in enumerate(self.params):
             if not isinstance(p, Tensor):
                 raise TypeError(
-                    f"{type(self).__name__}: parameter {i} is a {type(p).__name__}, not a "
-                    f"Tensor (for a network of Values, update p.data by hand)"
+                    f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor (for a "
+                    f"network of Values, update p.data by hand)"
                 )
             if not p.requires_grad:
                 raise ValueError(
-                    f"{type(self).__name__}: parameter {i} (shape {p.shape}) does not require "
-                    f"grad, so it would never receive a gradient to follow"
+                    f"{name}: parameter {i} (shape {p.shape}) does not require grad, so it "
+                    f"would never receive a gradient to follow"
                 )
+            if not p.is_leaf:
+                raise ValueError(
+                    f"{name}: parameter {i} (shape {p.shape}) was computed by an op; "
+                    f"optimize the tensors it was computed from"
+                )
+        if len({id(p) for p in self.params}) != len(self.params):
+            raise ValueError(f"{name}: a parameter appears twice; it would be updated twice")
         _check_nonnegative("lr", lr)
         self.lr = lr
 
@@ -122,18 +133,21 @@ class Adam(Optimizer):
         _check_nonnegative("eps", eps)
         _check_nonnegative("weight_decay", weight_decay)
         self.betas, self.eps, self.weight_decay = (beta1, beta2), eps, weight_decay
-        self.t = 0
+        # Each parameter counts its own steps: one that first gets a gradient late starts
+        # its bias correction from 1, as in PyTorch.
+        self.steps = [0] * len(self.params)
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
 
     def step(self) -> None:
-        self.t += 1
         beta1, beta2 = self.betas
-        step_size = self.lr / (1 - beta1**self.t)
-        root_correction = math.sqrt(1 - beta2**self.t)
-        for p, m, v in zip(self.params, self.m, self.v):
+        for i, (p, m, v) in enumerate(zip(self.params, self.m, self.v)):
             if p.grad is None:
                 continue
+            self.steps[i] += 1
+            t = self.steps[i]
+            step_size = self.lr / (1 - beta1**t)
+            root_correction = math.sqrt(1 - beta2**t)
             g = p.grad
             if self.weight_decay != 0:
                 g = g + self.weight_decay * p.data
@@ -145,5 +159,5 @@ class Adam(Optimizer):
 
 
 def _check_nonnegative(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
         raise ValueError(f"{name} must be a number >= 0, not {value!r}")
