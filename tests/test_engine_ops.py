@@ -294,3 +294,23 @@ def test_relu_derivative_at_zero_is_zero():
     a = Value(0.0)
     a.relu().backward()
     assert a.grad == 0.0
+
+
+def test_make_node_builds_an_operation_that_backward_follows():
+    from minigrad.engine import make_node
+
+    x = Value(2.0)
+    cube = make_node(x.data**3, "cube", (x,), (3 * x.data**2,))
+    (cube * x).backward()  # d(x^4)/dx = 4 x^3 = 32
+    assert x.grad == 32.0
+    assert cube._op == "cube" and cube._prev == (x,) and cube._local_grads == (12.0,)
+
+
+def test_make_node_refuses_mismatched_parents_and_derivatives():
+    from minigrad.engine import make_node
+
+    x = Value(1.0)
+    with pytest.raises(ValueError, match="one d\\(output\\)/d\\(parent\\) per parent"):
+        make_node(1.0, "f", (x, x), (1.0,))
+    with pytest.raises(TypeError, match="one or two Values"):
+        make_node(1.0, "f", (1.0,), (1.0,))

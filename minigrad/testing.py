@@ -1,0 +1,73 @@
+"""Checks for the notebooks' test cells: failures that tell a student what went wrong.
+
+A bare ``AssertionError`` teaches nothing.  These helpers raise one whose message says what
+was computed, what was expected, and the likely mistake, e.g.
+
+    grad of b is 2.0, expected 4.0: does your backward use `=` instead of `+=`?
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_close", "check_true", "check_own_work"]
+
+
+def check_close(
+    actual: Any,
+    expected: Any,
+    what: str,
+    hint: str = "",
+    *,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+) -> None:
+    """Fail, naming ``what`` and the ``hint``, unless ``actual`` is close to ``expected``.
+
+    Works for numbers and arrays; nan matches nan.
+    """
+    try:
+        a = np.asarray(actual, dtype=np.float64)
+        e = np.asarray(expected, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AssertionError(
+            f"{what} is {actual!r}, which is not a number (expected {expected!r}). {hint}".strip()
+        ) from None
+    if a.shape != e.shape:
+        raise AssertionError(f"{what} has shape {a.shape}, expected {e.shape}. {hint}".strip())
+    if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
+        shown_a = _show(actual if a.ndim == 0 else a)
+        shown_e = _show(expected if e.ndim == 0 else e)
+        raise AssertionError(f"{what} is {shown_a}, expected {shown_e}. {hint}".strip())
+
+
+def check_true(condition: Any, message: str) -> None:
+    """Fail with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise AssertionError(message)
+
+
+def check_own_work(obj: Any, name: str) -> None:
+    """Fail unless ``obj`` was written in the notebook itself, not imported from minigrad.
+
+    Hidden tests use it so that importing the reference in place of one's own work earns
+    nothing.
+    """
+    target = getattr(obj, "__func__", obj)
+    module = getattr(target, "__module__", None) or getattr(type(target), "__module__", "")
+    if module != "__main__":
+        raise AssertionError(
+            f"{name} comes from {module or 'somewhere else'}, not from this notebook: the "
+            f"exercise is to write it yourself"
+        )
+
+
+def _show(x: Any) -> str:
+    if isinstance(x, float) and math.isfinite(x):
+        return f"{x:.10g}"
+    if isinstance(x, np.ndarray):
+        return np.array2string(x, precision=6, separator=", ")
+    return repr(x)
