@@ -59,6 +59,11 @@ __all__ = [
 
 
 def _is_number(x: Any) -> bool:
+    kind = type(x)
+    if kind is float or kind is int:  # the common cases, answered fast
+        return True
+    if kind is Tensor or kind is np.ndarray:
+        return False
     return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)
 
 

@@ -244,9 +244,11 @@ class Tensor:
             for parent, pg in zip(parents, grads):
                 if pg is None or not parent.requires_grad:
                     continue
-                _check_gradient(node, parent, pg)
-                if pg.dtype != parent.data.dtype:
-                    pg = pg.astype(parent.data.dtype)
+                data = parent.data
+                if pg.shape != data.shape:
+                    raise _wrong_shape(node, parent, pg)
+                if pg.dtype != data.dtype:
+                    pg = pg.astype(data.dtype)
                 earlier = pending.get(parent)
                 pending[parent] = pg if earlier is None else earlier + pg
 
@@ -493,14 +495,12 @@ def _keep_gradient(node: Tensor, g: np.ndarray, stored: set[int]) -> None:
     node.grad = g
 
 
-def _check_gradient(node: Tensor, parent: Tensor, g: Any) -> None:
-    if getattr(g, "shape", None) != parent.shape:
-        raise RuntimeError(
-            f"the backward rule of {node._op!r} returned a gradient of shape "
-            f"{getattr(g, 'shape', type(g).__name__)} for an input of shape {parent.shape}: "
-            f"a gradient must have its input's shape (did it forget to sum over broadcast "
-            f"axes?)"
-        )
+def _wrong_shape(node: Tensor, parent: Tensor, g: Any) -> RuntimeError:
+    return RuntimeError(
+        f"the backward rule of {node._op!r} returned a gradient of shape {g.shape} for an "
+        f"input of shape {parent.shape}: a gradient must have its input's shape (did it "
+        f"forget to sum over broadcast axes?)"
+    )
 
 
 from . import ops  # noqa: E402  (ops needs Tensor, defined above)
