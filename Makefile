@@ -8,13 +8,15 @@ STAMP := $(VENV)/.installed
 # JupyterLab refuses to run as root unless told to (containers, CI, Binder-like set-ups).
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help venv lab test test-quick bench lint clean
+.PHONY: help venv lab test test-quick bench release check lint clean
 
 help:
 	@echo "make lab         set up .venv and open the course in JupyterLab"
 	@echo "make test        set up .venv and run every test"
 	@echo "make test-quick  the tests without the slow ones"
 	@echo "make bench       run the benchmarks (installs micrograd as a baseline)"
+	@echo "make release     regenerate course/ from solutions/ (instructors)"
+	@echo "make check       check course/ against solutions/ and grade both (instructors)"
 	@echo "make lint        check the code with ruff"
 	@echo "make clean       remove .venv and caches"
 
@@ -42,6 +44,12 @@ bench: $(STAMP)
 	@for script in benchmarks/bench_*.py; do \
 	  echo; echo "== $$script"; $(BIN)/python $$script || exit 1; \
 	done
+
+release: $(STAMP)
+	$(BIN)/minigrad-course release $(ARGS)
+
+check: $(STAMP)
+	$(BIN)/minigrad-course check $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check minigrad tests benchmarks
