@@ -145,7 +145,8 @@ def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     for item in items:
         if isinstance(item, bool) or not isinstance(item, numbers.Integral):
             raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, not {axis!r}")
-        if not -ndim <= item < builtins.max(ndim, 1) or (ndim == 0 and item not in (0, -1)):
+        # A 0-d tensor accepts axis 0 or -1, as in PyTorch, meaning "the whole tensor".
+        if not -builtins.max(ndim, 1) <= item < builtins.max(ndim, 1):
             raise ValueError(f"{op}: axis {item} is out of range for a tensor with {ndim} axes")
         axes.append(int(item) % builtins.max(ndim, 1))
     if len(set(axes)) != len(axes):
@@ -418,9 +419,13 @@ def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     gradients still sum to the output's.
     """
     axes = _axes(axis, a.ndim, "max")
-    if a.data.size == 0:
-        raise ValueError(f"max of an empty tensor (shape {a.shape}) has no value")
-    data = np.asarray(a.data.max(axis=axes, keepdims=keepdims))
+    try:
+        data = np.asarray(a.data.max(axis=axes, keepdims=keepdims))
+    except ValueError:
+        raise ValueError(
+            f"max over axis {axis} of a tensor of shape {a.shape}: some of the maxima would "
+            f"be taken over no elements at all"
+        ) from None
 
     def backward(g, out, a):
         kept = out if keepdims else out.reshape(_kept_shape(a.shape, axes))
@@ -454,7 +459,8 @@ def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
     inverse permutation."""
     if axes is None:
         axes = tuple(reversed(range(a.ndim)))
-    elif sorted(int(i) % builtins.max(a.ndim, 1) for i in axes) != list(range(a.ndim)):
+    in_range = all(-a.ndim <= int(i) < a.ndim for i in axes)
+    if not in_range or sorted(int(i) % a.ndim for i in axes) != list(range(a.ndim)):
         raise ValueError(
             f"transpose: axes {tuple(axes)} are not a permutation of the {a.ndim} axes of a "
             f"tensor of shape {a.shape}"
@@ -500,7 +506,7 @@ def _index(index: Any) -> tuple:
     for part in parts:
         if isinstance(part, Tensor):
             part = part.data
-        if isinstance(part, list):
+        if isinstance(part, list | tuple):  # inside an index, a sequence is an integer array
             part = np.asarray(part)
         if isinstance(part, np.ndarray) and part.dtype.kind not in "biu":
             raise IndexError(

@@ -27,7 +27,7 @@ Design notes, for the curious:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -46,32 +46,42 @@ class _GradMode:
     enabled = True
 
 
-class no_grad(contextlib.ContextDecorator):  # noqa: N801 (PyTorch's name)
+class _SetGradMode(contextlib.ContextDecorator):
+    """Set grad mode on entry and restore the earlier mode on exit.
+
+    The earlier modes go on a stack, not in one attribute: as a decorator, one instance
+    serves every call, and a decorated function may call itself.
+    """
+
+    mode = True
+
+    def __init__(self) -> None:
+        self._earlier: list[bool] = []
+
+    def __enter__(self) -> _SetGradMode:
+        self._earlier.append(_GradMode.enabled)
+        _GradMode.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.enabled = self._earlier.pop()
+
+
+class no_grad(_SetGradMode):  # noqa: N801 (PyTorch's name)
     """Compute without recording a graph: results never require grad.
 
     Use it for evaluation and for optimizer updates.  No graph means no memory held for a
     backward pass that will never come.  Works as ``with no_grad():`` and as ``@no_grad()``.
+    The mode is one switch for the whole program (not one per thread, as in PyTorch).
     """
 
-    def __enter__(self) -> no_grad:
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = False
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._previous
+    mode = False
 
 
-class enable_grad(contextlib.ContextDecorator):  # noqa: N801 (PyTorch's name)
+class enable_grad(_SetGradMode):  # noqa: N801 (PyTorch's name)
     """Record the graph again inside a ``no_grad`` block."""
 
-    def __enter__(self) -> enable_grad:
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = True
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._previous
+    mode = True
 
 
 def is_grad_enabled() -> bool:
@@ -164,6 +174,12 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __iter__(self) -> Iterator[Tensor]:
+        """The tensor's rows (``t[0]``, ``t[1]``, ...), each part of the graph."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
     def __bool__(self) -> bool:
         return bool(self.data)
 
@@ -234,7 +250,9 @@ class Tensor:
         pending: dict[Tensor, np.ndarray] = {self: seed}
         stored: set[int] = set()  # ids of arrays already kept as some node's .grad
         for node in reversed(self.topological_order()):
-            g = pending.pop(node)
+            g = pending.pop(node, None)
+            if g is None:  # no gradient reached it (requires_grad was set after the op)
+                continue
             _keep_gradient(node, g, stored)
             rule = node._backward
             if rule is None:  # a leaf
@@ -376,6 +394,11 @@ class Tensor:
         return ops.transpose(self, axes or None)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        for axis in (axis1, axis2):
+            if not -self.ndim <= axis < self.ndim:
+                raise ValueError(
+                    f"swapaxes: axis {axis} is out of range for a tensor of shape {self.shape}"
+                )
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return ops.transpose(self, tuple(axes))
