@@ -111,3 +111,22 @@ def test_check_names_each_kind_of_problem(tmp_path):
     assert "03_wrong/03_wrong.ipynb: the solution earns 0 of 2" in text
     assert "03_wrong" in text and "raised AssertionError" in text
     assert not any(p.startswith("04_free") for p in problems), problems
+
+
+def test_leak_check_flags_hidden_lines_but_not_ones_visible_elsewhere(tmp_path):
+    from minigrad.grading.check import _check_no_leaks
+
+    shared = "from math import isclose as close_enough_to_compare"
+    nb = _lesson(visible=f"{shared}\nassert square(3) == 9, 'square(3) should be 9'")
+    nb.cells[2].source = nb.cells[2].source.replace(
+        "### BEGIN HIDDEN TESTS\n", f"### BEGIN HIDDEN TESTS\n{shared}\n"
+    )
+    root = _course(tmp_path, {"01_demo": nb})
+    release(root, ["01_demo"], log=lambda _: None)
+    assert _check_no_leaks(root, "01_demo") == []
+
+    student = root / "course/01_demo/01_demo.ipynb"
+    secret = "assert square(-4) == 16, 'hidden: the square of a negative number'"
+    student.write_text(student.read_text().replace("square(3) == 9,", f"{secret} and"))
+    problems = [str(p) for p in _check_no_leaks(root, "01_demo")]
+    assert any("a hidden-test line appears in the release" in p for p in problems), problems

@@ -86,17 +86,25 @@ def _check_in_sync(root: Path, work: Path, assignment: str) -> list[Problem]:
 
 
 def _check_no_leaks(root: Path, assignment: str) -> list[Problem]:
-    """No marker, no solution region and no hidden-test line survives in a student notebook."""
+    """No marker, no solution region and no hidden-test line survives in a student notebook.
+
+    A hidden-test line that also appears where students may see it in the source (an import,
+    a hint shared with a visible test) is not a leak.
+    """
     problems = []
     for source_path in notebooks_of(root, SOURCE, assignment):
         student_path = root / RELEASE / assignment / source_path.name
         if not student_path.exists():
             continue
         student = "\n".join(c.source for c in notebooks.read(student_path).cells)
+        source_cells = notebooks.read(source_path).cells
+        visible = "\n".join(
+            notebooks.without_regions(c.source, notebooks.HIDDEN_TEST_MARKERS) for c in source_cells
+        )
         for marker in notebooks.SOLUTION_MARKERS + notebooks.HIDDEN_TEST_MARKERS:
             if marker in student:
                 problems.append(Problem(assignment, source_path.name, f"contains {marker!r}"))
-        for cell in notebooks.read(source_path).cells:
+        for cell in source_cells:
             for region in notebooks.marked_regions(cell.source, notebooks.SOLUTION_MARKERS):
                 if region.strip() and region.strip() in student:
                     problems.append(
@@ -104,12 +112,13 @@ def _check_no_leaks(root: Path, assignment: str) -> list[Problem]:
                     )
             for region in notebooks.marked_regions(cell.source, notebooks.HIDDEN_TEST_MARKERS):
                 for line in region.splitlines():
-                    if len(line.strip()) >= 25 and line.strip() in student:
+                    line = line.strip()
+                    if len(line) >= 25 and line in student and line not in visible:
                         problems.append(
                             Problem(
                                 assignment,
                                 source_path.name,
-                                f"a hidden-test line appears in the release: {line.strip()!r}",
+                                f"a hidden-test line appears in the release: {line!r}",
                             )
                         )
     return problems

@@ -81,3 +81,9 @@ def marked_regions(source: str, markers: tuple[str, str]) -> list[str]:
     """The text between each pair of ``markers`` in a cell's source."""
     begin, end = (re.escape(m) for m in markers)
     return [m.group(1) for m in re.finditer(rf"{begin}[^\n]*\n(.*?){end}", source, re.S)]
+
+
+def without_regions(source: str, markers: tuple[str, str]) -> str:
+    """``source`` with every region between ``markers`` (markers included) removed."""
+    begin, end = (re.escape(m) for m in markers)
+    return re.sub(rf"{begin}.*?{end}[^\n]*", "", source, flags=re.S)
