@@ -63,3 +63,28 @@ def print_table(
             f"  {t.name:<34}{format_seconds(t.median):>11}{per_col}  {ratio:>10.3g}"
             f"  {len(t.seconds)}{note}"
         )
+
+
+def measure_interleaved(
+    fns: dict[str, Callable[[], object]],
+    rounds: int,
+    per_round: int | dict[str, int] = 1,
+    warmup: int = 1,
+) -> dict[str, Timing]:
+    """Time several functions taking turns: ``per_round`` timed runs of each (one number for
+    all, or one per name), ``rounds`` times over.
+
+    A slow spell of a shared machine then falls on every contender alike instead of on
+    whichever happened to run during it, so the ratios between them stay fair."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    counts = per_round if isinstance(per_round, dict) else dict.fromkeys(fns, per_round)
+    seconds: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            for _ in range(counts[name]):
+                start = time.perf_counter()
+                fn()
+                seconds[name].append(time.perf_counter() - start)
+    return {name: Timing(name, s) for name, s in seconds.items()}
