@@ -90,6 +90,8 @@ def _tensor(x: Any, like: Tensor | None = None) -> Tensor:
 
 
 def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    if type(a) is Tensor and type(b) is Tensor:  # the common case, answered fast
+        return a, b
     like = a if isinstance(a, Tensor) else b
     return _tensor(a, like), _tensor(b, like)
 

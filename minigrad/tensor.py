@@ -253,16 +253,7 @@ class Tensor:
             g = pending.pop(node, None)
             if g is None:  # no gradient reached it (requires_grad was set after the op)
                 continue
-            if (
-                node.grad is None
-                and type(g) is np.ndarray
-                and g.base is None
-                and id(g) not in stored
-            ):
-                node.grad = g  # the common case, inline: a fresh array nobody else holds
-                stored.add(id(g))
-            else:
-                _keep_gradient(node, g, stored)
+            _keep_gradient(node, g, stored)
             rule = node._backward
             if rule is None:  # a leaf
                 continue
