@@ -63,6 +63,13 @@ def check_own_work(obj: Any, name: str) -> None:
             f"{name} comes from {module or 'somewhere else'}, not from this notebook: the "
             f"exercise is to write it yourself"
         )
+    if isinstance(target, type):
+        for base in target.__mro__[1:]:
+            if base.__module__.split(".")[0] == "minigrad":
+                raise AssertionError(
+                    f"{name} is built on minigrad's {base.__name__}: the exercise is to write "
+                    f"it yourself, not to inherit it"
+                )
 
 
 def _show(x: Any) -> str:
