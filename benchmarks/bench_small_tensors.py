@@ -23,17 +23,11 @@ Usage: python benchmarks/bench_small_tensors.py [--threads N] [--rounds R]
 
 from __future__ import annotations
 
-import argparse
 import gc
-import os
 
-parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-parser.add_argument("--threads", type=int, default=1, help="BLAS / PyTorch threads (1)")
-parser.add_argument("--rounds", type=int, default=20, help="rounds of timed runs (20)")
-ARGS = parser.parse_args()
-# Before numpy is imported: OpenBLAS (and MKL, OpenMP) read these when they load.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(ARGS.threads)
+from timing import parse_thread_arguments
+
+ARGS = parse_thread_arguments(__doc__.split("\n")[0], rounds=20)
 
 import numpy as np  # noqa: E402
 from timing import format_seconds, measure_interleaved  # noqa: E402

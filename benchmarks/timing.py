@@ -4,6 +4,8 @@ and every comparison a ratio taken from the same run."""
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -88,3 +90,20 @@ def measure_interleaved(
                 fn()
                 seconds[name].append(time.perf_counter() - start)
     return {name: Timing(name, s) for name, s in seconds.items()}
+
+
+def parse_thread_arguments(description: str, rounds: int) -> argparse.Namespace:
+    """``--threads N`` (default 1) and ``--rounds R``, with the thread limit applied.
+
+    Call it before numpy is imported: OpenBLAS (and MKL, OpenMP) read these variables when
+    they load, so numpy and PyTorch then compute on the same number of threads.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--threads", type=int, default=1, help="BLAS / PyTorch threads (1)")
+    parser.add_argument(
+        "--rounds", type=int, default=rounds, help=f"rounds of timed runs ({rounds})"
+    )
+    args = parser.parse_args()
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(args.threads)
+    return args
