@@ -536,12 +536,7 @@ def _index(index: Any) -> tuple:
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis.  Each input's gradient is its own slice of
     ``g``."""
-    tensors = _tensors(tensors, "concatenate")
-    try:
-        data = np.concatenate([t.data for t in tensors], axis=axis)
-    except (ValueError, np.exceptions.AxisError) as error:
-        shapes = ", ".join(str(t.shape) for t in tensors)
-        raise ValueError(f"concatenate along axis {axis}: shapes {shapes}: {error}") from None
+    tensors, data = _join(np.concatenate, tensors, axis, "concatenate")
     ax = axis % data.ndim
     ends = np.cumsum([t.shape[ax] for t in tensors])
 
@@ -556,18 +551,24 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors of the same shape along a new axis.  Input i's gradient is ``g``'s
     i-th entry along that axis."""
-    tensors = _tensors(tensors, "stack")
-    try:
-        data = np.stack([t.data for t in tensors], axis=axis)
-    except (ValueError, np.exceptions.AxisError) as error:
-        shapes = ", ".join(str(t.shape) for t in tensors)
-        raise ValueError(f"stack along axis {axis}: shapes {shapes}: {error}") from None
+    tensors, data = _join(np.stack, tensors, axis, "stack")
     lead = (slice(None),) * (axis % data.ndim)
 
     def backward(g, out, *inputs):
         return tuple(g[(*lead, i)] for i in range(len(inputs)))
 
     return _record("stack", data, tuple(tensors), backward)
+
+
+def _join(join, items: Sequence[Any], axis: int, op: str) -> tuple[list[Tensor], np.ndarray]:
+    """The inputs as tensors, and numpy's ``join`` of their data along ``axis``, or an error
+    naming the op, the axis and every shape."""
+    tensors = _tensors(items, op)
+    try:
+        return tensors, join([t.data for t in tensors], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as error:
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise ValueError(f"{op} along axis {axis}: shapes {shapes}: {error}") from None
 
 
 def _tensors(items: Sequence[Any], op: str) -> list[Tensor]:
