@@ -30,7 +30,7 @@ from timing import parse_thread_arguments
 ARGS = parse_thread_arguments(__doc__.split("\n")[0], rounds=20)
 
 import numpy as np  # noqa: E402
-from timing import format_seconds, measure_interleaved  # noqa: E402
+from timing import format_seconds, load_torch, measure_interleaved  # noqa: E402
 
 from minigrad import Tensor  # noqa: E402
 
@@ -83,6 +83,26 @@ def leaf_values() -> dict[str, np.ndarray]:
 # the gradients of the leaves, in LEAVES order.
 
 
+def apply_chain(x, chain, tanh, sigmoid, exp, relu):
+    """Run CHAIN from x: the binary ops as operators, the functions as given."""
+    functions = {"tanh": tanh, "sigmoid": sigmoid, "exp": exp, "relu": relu}
+    y = x
+    for op, v in chain:
+        if op == "add":
+            y = y + v
+        elif op == "sub":
+            y = y - v
+        elif op == "rsub":
+            y = v - y
+        elif op == "mul":
+            y = y * v
+        elif op == "div":
+            y = y / v
+        else:
+            y = functions[op](y)
+    return y
+
+
 def minigrad_chain(values):
     leaves = {name: Tensor(v, requires_grad=True) for name, v in values.items()}
     chain = [(op, leaves[arg] if isinstance(arg, str) else arg) for op, arg in CHAIN]
@@ -91,26 +111,7 @@ def minigrad_chain(values):
     def run():
         for t in leaves.values():
             t.grad = None
-        y = x
-        for op, v in chain:
-            if op == "add":
-                y = y + v
-            elif op == "sub":
-                y = y - v
-            elif op == "rsub":
-                y = v - y
-            elif op == "mul":
-                y = y * v
-            elif op == "div":
-                y = y / v
-            elif op == "tanh":
-                y = y.tanh()
-            elif op == "sigmoid":
-                y = y.sigmoid()
-            elif op == "exp":
-                y = y.exp()
-            else:
-                y = y.relu()
+        y = apply_chain(x, chain, Tensor.tanh, Tensor.sigmoid, Tensor.exp, Tensor.relu)
         y.sum().backward()
         return [leaves[name].grad for name in LEAVES]
 
@@ -127,26 +128,7 @@ def torch_chain(values):
     def run():
         for t in leaves.values():
             t.grad = None
-        y = x
-        for op, v in chain:
-            if op == "add":
-                y = y + v
-            elif op == "sub":
-                y = y - v
-            elif op == "rsub":
-                y = v - y
-            elif op == "mul":
-                y = y * v
-            elif op == "div":
-                y = y / v
-            elif op == "tanh":
-                y = torch.tanh(y)
-            elif op == "sigmoid":
-                y = torch.sigmoid(y)
-            elif op == "exp":
-                y = torch.exp(y)
-            else:
-                y = torch.relu(y)
+        y = apply_chain(x, chain, torch.tanh, torch.sigmoid, torch.exp, torch.relu)
         y.sum().backward()
         return [leaves[name].grad.numpy() for name in LEAVES]
 
@@ -235,14 +217,9 @@ def check_gradients(name, grads, reference):
 def main() -> None:
     values = leaf_values()
     runs = {"minigrad": minigrad_chain(values), "numpy by hand": numpy_chain(values)}
-    try:
-        import torch
-
-        torch.set_num_threads(ARGS.threads)
+    torch, torch_note = load_torch(ARGS.threads, "row")
+    if torch is not None:
         runs["torch"] = torch_chain(values)
-        torch_note = f"torch {torch.__version__}"
-    except ImportError:
-        torch_note = "PyTorch is not installed (pip install torch==2.13.0): its row is skipped"
 
     reference = runs["numpy by hand"]()
     for name, run in runs.items():

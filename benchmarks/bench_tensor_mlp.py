@@ -33,7 +33,7 @@ from timing import parse_thread_arguments
 ARGS = parse_thread_arguments(__doc__.split("\n")[0], rounds=10)
 
 import numpy as np  # noqa: E402
-from timing import format_seconds, measure_interleaved  # noqa: E402
+from timing import format_seconds, load_torch, measure_interleaved  # noqa: E402
 
 from minigrad import Tensor  # noqa: E402
 from minigrad.functional import cross_entropy  # noqa: E402
@@ -190,14 +190,9 @@ def check_same_step(name, loss, new, ref_loss, ref_new, start):
 def main() -> None:
     weights = initial_weights()
     builders = {"minigrad": minigrad_step, "numpy": numpy_step}
-    try:
-        import torch
-
-        torch.set_num_threads(ARGS.threads)
+    torch, torch_note = load_torch(ARGS.threads, "column")
+    if torch is not None:
         builders["torch"] = torch_step
-        torch_note = f"torch {torch.__version__}"
-    except ImportError:
-        torch_note = "PyTorch is not installed (pip install torch==2.13.0): its column is skipped"
     print(
         f"MLP {'-'.join(map(str, SIZES))}, ReLU, softmax cross-entropy, one SGD step "
         f"(forward, backward, update), float32; threads: {ARGS.threads} "

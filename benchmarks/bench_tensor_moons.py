@@ -36,7 +36,7 @@ from bench_moons import (  # noqa: E402
     numpy_step,
     value_engine_step,
 )
-from timing import measure_interleaved, print_table  # noqa: E402
+from timing import load_torch, measure_interleaved, print_table  # noqa: E402
 
 from minigrad import Tensor, Value  # noqa: E402
 from minigrad.nn import MLP, ValueMLP  # noqa: E402
@@ -160,14 +160,9 @@ def main() -> None:
         "minigrad Values": values_step,
         "numpy by hand": numpy_step,
     }
-    try:
-        import torch
-
-        torch.set_num_threads(ARGS.threads)
+    torch, torch_note = load_torch(ARGS.threads, "row")
+    if torch is not None:
         builders["torch"] = torch_step
-        torch_note = f"torch {torch.__version__}"
-    except ImportError:
-        torch_note = "PyTorch is not installed (pip install torch==2.13.0): its row is skipped"
 
     _, value_gradients = values_step(X, Y, weights)
     reference = value_gradients()

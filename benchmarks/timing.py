@@ -107,3 +107,17 @@ def parse_thread_arguments(description: str, rounds: int) -> argparse.Namespace:
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(args.threads)
     return args
+
+
+def load_torch(threads: int, skipped: str = "row"):
+    """PyTorch limited to ``threads`` threads and a line saying which version, or None and
+    a line saying its {skipped} is left out."""
+    try:
+        import torch
+    except ImportError:
+        return (
+            None,
+            f"PyTorch is not installed (pip install torch==2.13.0): its {skipped} is skipped",
+        )
+    torch.set_num_threads(threads)
+    return torch, f"torch {torch.__version__}"
