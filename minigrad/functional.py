@@ -5,6 +5,9 @@ The chain would give the same gradients, but the single rule is both faster and 
 worth seeing: the gradient of cross-entropy with respect to the logits is simply
 ``softmax(logits) - one_hot(targets)``.
 
+Like the ops in ``ops.py``, each has a tangent rule for forward mode, and its backward rule
+runs on arrays, or on Tensors when the backward pass is recorded (``create_graph``).
+
 Stability: ``exp`` overflows past about 709, so softmax-like functions never exponentiate
 the logits themselves.  Subtracting the largest logit first changes nothing mathematically
 (it cancels between numerator and denominator) and leaves every exponent <= 0.
@@ -16,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .ops import _tensor
-from .tensor import Tensor, _record
+from .ops import _exp_of, _sigmoid_of, _stable_sigmoid, _tensor
+from .tensor import INPUTS, OUTPUT, Tensor, _record
 
 __all__ = [
     "linear",
@@ -65,12 +68,21 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     def backward(g, out, x, weight, *bias):
         rows = g.reshape(-1, weight.shape[0])
-        gx = np.dot(g, weight) if need_x else None
-        gw = np.dot(rows.T, x.reshape(-1, weight.shape[1]))
+        gx = _dot(g, weight) if need_x else None
+        gw = _dot(rows.T, x.reshape(-1, weight.shape[1]))
         return (gx, gw, rows.sum(axis=0)) if bias else (gx, gw)
 
+    def tangent(dots, out, x, weight, *bias):
+        moved = dots[0] @ weight.T + x @ dots[1].T
+        return moved + dots[2] if bias else moved
+
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return _record("linear", data, parents, backward)
+    return _record("linear", data, parents, backward, tangent, INPUTS)
+
+
+def _dot(a: Any, b: Any) -> Any:
+    """``a @ b`` for a 2-D ``b``; numpy's dot, faster for a single row, on arrays."""
+    return a @ b if isinstance(a, Tensor) else np.dot(a, b)
 
 
 def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
@@ -93,7 +105,10 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
     def backward(g, out, x):
         return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
-    return _record("softmax", data, (x,), backward)
+    def tangent(dots, out, x):  # the Jacobian is symmetric: the same formula
+        return backward(dots[0], out, x)[0]
+
+    return _record("softmax", data, (x,), backward, tangent, OUTPUT)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
@@ -108,9 +123,12 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     data = _log_softmax(x.data, axis)
 
     def backward(g, out, x):
-        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+        return (g - _exp_of(out) * g.sum(axis=axis, keepdims=True),)
 
-    return _record("log_softmax", data, (x,), backward)
+    def tangent(dots, out, x):
+        return dots[0] - (np.exp(out) * dots[0]).sum(axis=axis, keepdims=True)
+
+    return _record("log_softmax", data, (x,), backward, tangent, OUTPUT)
 
 
 def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
@@ -142,18 +160,32 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
     if single and reduction == "none":
         data = data.reshape(())
 
-    def backward(g, out, logits):
-        grad = np.exp(logp)  # softmax
+    def softmax_minus_one_hot(logits):
+        if isinstance(logits, Tensor):  # recording the backward pass: from the logits
+            one_hot = np.zeros((n, classes), dtype=logits.dtype)
+            one_hot[rows, t] = 1.0
+            return softmax(logits.reshape(n, classes), axis=1) - one_hot
+        grad = np.exp(logp)  # softmax, from the forward pass
         grad[rows, t] -= 1.0  # minus one-hot
+        return grad
+
+    def backward(g, out, logits):
+        grad = softmax_minus_one_hot(logits)
         if reduction == "mean":
-            grad *= g / n
+            grad = grad * (g / n)
         elif reduction == "sum":
-            grad *= g
+            grad = grad * g
         else:
-            grad *= np.reshape(g, (n, 1))
+            grad = grad * g.reshape(n, 1)
         return (grad.reshape(logits.shape),)
 
-    return _record("cross_entropy", np.asarray(data), (logits,), backward)
+    def tangent(dots, out, logits):
+        moved = (softmax_minus_one_hot(logits) * dots[0].reshape(n, classes)).sum(axis=1)
+        if reduction == "mean":
+            return moved.mean()
+        return moved.sum() if reduction == "sum" else moved.reshape(out.shape)
+
+    return _record("cross_entropy", np.asarray(data), (logits,), backward, tangent, INPUTS)
 
 
 def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> Tensor:
@@ -198,12 +230,14 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str =
     count = x.size
 
     def backward(g, out, x):
-        e = np.exp(-np.abs(x))
-        probability = np.where(x >= 0, 1 / (1 + e), e / (1 + e))  # stable sigmoid
-        grad = probability - y
+        grad = _sigmoid_of(x) - y
         return (grad * (g / count) if reduction == "mean" else grad * g,)
 
-    return _record("bce_with_logits", np.asarray(data), (logits,), backward)
+    def tangent(dots, out, x):
+        moved = (_stable_sigmoid(x) - y) * dots[0]
+        return moved.mean() if reduction == "mean" else moved.sum() if reduction == "sum" else moved
+
+    return _record("bce_with_logits", np.asarray(data), (logits,), backward, tangent, INPUTS)
 
 
 # ------------------------------------------------------------------ checks

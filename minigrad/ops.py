@@ -1,9 +1,25 @@
-"""The tensor operations: each forward computation beside its backward rule.
+"""The tensor operations: each forward computation beside its backward and tangent rules.
 
-Every op computes its result with numpy and records a rule ``rule(g, out, *inputs)`` that,
-given the gradient ``g`` of the loss with respect to the result, returns the gradient with
-respect to each input.  ``out`` and ``inputs`` are the values (numpy arrays) of the result
-and of the inputs, in the order of the op's parents.
+Every op computes its result with numpy and records two rules:
+
+* the backward rule ``rule(g, out, *inputs)``: given the gradient ``g`` of the loss with
+  respect to the result, it returns the gradient with respect to each input (reverse mode:
+  ``g`` times the Jacobian);
+* the tangent rule ``tangent(dots, out, *inputs)``: given how fast each input moves
+  (``dots``, one per input), it returns how fast the result moves (forward mode: the
+  Jacobian times the tangents).  Used by ``minigrad.jvp``.
+
+``out`` and ``inputs`` are the values of the result and of the inputs, in the order of the
+op's parents.  Each op also declares which of those values its backward rule reads
+(``saves=``), so that the backward pass can refuse values changed in place since.
+
+A backward rule usually runs on numpy arrays.  When the backward pass is itself recorded
+(``minigrad.grad(..., create_graph=True)``), the same rule runs on Tensors, and its result
+can be differentiated again.  So rules stick to what arrays and Tensors both understand
+(arithmetic, ``@``, ``.sum``, ``.reshape``, ``.transpose``, indexing, ``.shape``) and reach
+the few numpy functions they need through the ``_..._of`` helpers below, which pick the
+Tensor op for a Tensor.  Masks (where relu is active, which elements won a max) are
+constants, read from the data as plain arrays.
 
 Two helpers carry the ideas that every rule shares:
 
@@ -27,7 +43,14 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, _record
+from .tensor import (
+    INPUTS,
+    INPUTS_AND_OUTPUT,
+    OUTPUT,
+    Tensor,
+    _record,
+    _share_buffer,
+)
 
 __all__ = [
     "add",
@@ -49,6 +72,10 @@ __all__ = [
     "reshape",
     "transpose",
     "getitem",
+    "put",
+    "broadcast_to",
+    "scatter",
+    "astype",
     "concatenate",
     "stack",
     "where",
@@ -106,7 +133,7 @@ def _shape_error(op: str, a: Tensor, b: Tensor) -> ValueError:
 # ------------------------------------------------------------------ shared backward helpers
 
 
-def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def _unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``g`` down to ``shape``, undoing numpy's broadcasting of an input of that shape.
 
     Broadcasting (1) prepends axes until both operands have the same number, then (2)
@@ -123,15 +150,15 @@ def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return g.sum(axis=tuple(range(prepended)) + stretched, keepdims=True).reshape(shape)
 
 
-def _expand(g: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool):
+def _expand(g: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> Any:
     """Copy ``g``, the gradient of a reduction over ``axes``, back along those axes.
 
-    The result is a read-only broadcast view (no copy is made here); the backward pass
-    copies it if it ends up as some tensor's ``.grad``.
+    For arrays the result is a read-only broadcast view (no copy is made here); the
+    backward pass copies it if it ends up as some tensor's ``.grad``.
     """
     if not keepdims:
         g = g.reshape(_kept_shape(shape, axes))
-    return np.broadcast_to(g, shape)
+    return _broadcast_of(g, shape)
 
 
 def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -156,6 +183,48 @@ def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     return tuple(sorted(axes)) if ndim > 0 else ()
 
 
+# Rules run on arrays or on Tensors (see the module docstring); these pick the right one.
+
+
+def _array(x: Any) -> Any:
+    """The plain value of ``x``, for masks and other constants."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _exp_of(x: Any) -> Any:
+    return exp(x) if isinstance(x, Tensor) else np.exp(x)
+
+
+def _log_of(x: Any) -> Any:
+    return log(x) if isinstance(x, Tensor) else np.log(x)
+
+
+def _where_of(condition: np.ndarray, x: Any, y: Any) -> Any:
+    if isinstance(x, Tensor) or isinstance(y, Tensor):
+        return where(condition, x, y)
+    return np.where(condition, x, y)
+
+
+def _broadcast_of(g: Any, shape: tuple[int, ...]) -> Any:
+    return broadcast_to(g, shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
+
+
+def _zeros_like_of(x: Any) -> Any:
+    zeros = np.zeros_like(_array(x))
+    return Tensor._constant(zeros) if isinstance(x, Tensor) else zeros
+
+
+def _same_as_backward(rule):
+    """The tangent rule of an op of one input whose Jacobian is diagonal (elementwise
+    ops): pushing a tangent forward multiplies it by the same local derivative that pulling a
+    gradient back does."""
+
+    def tangent(dots, out, *inputs):
+        return rule(dots[0], out, *inputs)[0]
+
+    return tangent
+
+
 # ------------------------------------------------------------------ arithmetic
 
 
@@ -164,73 +233,93 @@ def add(a: Any, b: Any) -> Tensor:
     each input's shape."""
     if _is_number(b):
         b = _plain(b)
-        return _record("+", a.data + b, (a,), _pass_gradient)
+        return _record("+", a.data + b, (a,), _pass_gradient, _pass_tangent)
     if _is_number(a):
         a = _plain(a)
-        return _record("+", a + b.data, (b,), _pass_gradient)
+        return _record("+", a + b.data, (b,), _pass_gradient, _pass_tangent)
     a, b = _pair(a, b)
     try:
         data = a.data + b.data
     except ValueError:
         raise _shape_error("add", a, b) from None
-    return _record("+", data, (a, b), _add_backward)
+    return _record("+", data, (a, b), _add_backward, _add_tangent)
 
 
 def _add_backward(g, out, a, b):
     return _unbroadcast(g, a.shape), _unbroadcast(g, b.shape)
 
 
+def _add_tangent(dots, out, a, b):
+    return dots[0] + dots[1]
+
+
 def _pass_gradient(g, out, a):
     return (g,)
+
+
+_pass_tangent = _same_as_backward(_pass_gradient)
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """``a - b``.  d/da = 1, d/db = -1."""
     if _is_number(b):
         b = _plain(b)
-        return _record("-", a.data - b, (a,), _pass_gradient)
+        return _record("-", a.data - b, (a,), _pass_gradient, _pass_tangent)
     if _is_number(a):
         a = _plain(a)
-        return _record("-", a - b.data, (b,), _negate_gradient)
+        return _record("-", a - b.data, (b,), _negate_gradient, _negate_tangent)
     a, b = _pair(a, b)
     try:
         data = a.data - b.data
     except ValueError:
         raise _shape_error("sub", a, b) from None
-    return _record("-", data, (a, b), _sub_backward)
+    return _record("-", data, (a, b), _sub_backward, _sub_tangent)
 
 
 def _sub_backward(g, out, a, b):
     return _unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)
 
 
+def _sub_tangent(dots, out, a, b):
+    return dots[0] - dots[1]
+
+
 def _negate_gradient(g, out, a):
     return (-g,)
 
 
+_negate_tangent = _same_as_backward(_negate_gradient)
+
+
 def neg(a: Tensor) -> Tensor:
     """``-a``.  d/da = -1."""
-    return _record("neg", -a.data, (a,), _negate_gradient)
+    return _record("neg", -a.data, (a,), _negate_gradient, _negate_tangent)
 
 
 def mul(a: Any, b: Any) -> Tensor:
     """``a * b``.  d/da = b, d/db = a: each input's gradient is ``g`` times the other."""
     if _is_number(b):
         b = _plain(b)
-        return _record("*", a.data * b, (a,), lambda g, out, a: (g * b,))
+        rule = lambda g, out, a: (g * b,)  # noqa: E731
+        return _record("*", a.data * b, (a,), rule, _same_as_backward(rule))
     if _is_number(a):
         a = _plain(a)
-        return _record("*", a * b.data, (b,), lambda g, out, b: (g * a,))
+        rule = lambda g, out, b: (g * a,)  # noqa: E731
+        return _record("*", a * b.data, (b,), rule, _same_as_backward(rule))
     a, b = _pair(a, b)
     try:
         data = a.data * b.data
     except ValueError:
         raise _shape_error("mul", a, b) from None
-    return _record("*", data, (a, b), _mul_backward)
+    return _record("*", data, (a, b), _mul_backward, _mul_tangent, INPUTS)
 
 
 def _mul_backward(g, out, a, b):
     return _unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape)
+
+
+def _mul_tangent(dots, out, a, b):
+    return dots[0] * b + a * dots[1]
 
 
 def div(a: Any, b: Any) -> Tensor:
@@ -240,20 +329,26 @@ def div(a: Any, b: Any) -> Tensor:
     """
     if _is_number(b):
         b = _plain(b)
-        return _record("/", a.data / b, (a,), lambda g, out, a: (g / b,))
+        rule = lambda g, out, a: (g / b,)  # noqa: E731
+        return _record("/", a.data / b, (a,), rule, _same_as_backward(rule))
     if _is_number(a):
         a = _plain(a)
-        return _record("/", a / b.data, (b,), lambda g, out, b: (-g * (a / b / b),))
+        rule = lambda g, out, b: (-g * (a / b / b),)  # noqa: E731
+        return _record("/", a / b.data, (b,), rule, _same_as_backward(rule), INPUTS)
     a, b = _pair(a, b)
     try:
         data = a.data / b.data
     except ValueError:
         raise _shape_error("div", a, b) from None
-    return _record("/", data, (a, b), _div_backward)
+    return _record("/", data, (a, b), _div_backward, _div_tangent, INPUTS)
 
 
 def _div_backward(g, out, a, b):
     return _unbroadcast(g / b, a.shape), _unbroadcast(-g * (a / b / b), b.shape)
+
+
+def _div_tangent(dots, out, a, b):
+    return dots[0] / b - dots[1] * (a / b / b)
 
 
 def pow(a: Any, b: Any) -> Tensor:
@@ -266,17 +361,20 @@ def pow(a: Any, b: Any) -> Tensor:
     """
     if _is_number(b):
         b = _plain(b)
-        return _record(f"**{b}", a.data**b, (a,), lambda g, out, a: (_pow_base_grad(g, a, b),))
+        rule = lambda g, out, a: (_pow_base_grad(g, a, b),)  # noqa: E731
+        return _record(f"**{b}", a.data**b, (a,), rule, _same_as_backward(rule), INPUTS)
     if _is_number(a):
         a = _plain(a)
-        return _record("**", a**b.data, (b,), lambda g, out, b: (_pow_exp_grad(g, out, a, b),))
+        rule = lambda g, out, b: (_pow_exp_grad(g, out, a, b),)  # noqa: E731
+        tangent = _same_as_backward(rule)
+        return _record("**", a**b.data, (b,), rule, tangent, INPUTS_AND_OUTPUT)
     a, b = _pair(a, b)
     try:
         with np.errstate(invalid="warn"):
             data = a.data**b.data
     except ValueError:
         raise _shape_error("pow", a, b) from None
-    return _record("**", data, (a, b), _pow_backward)
+    return _record("**", data, (a, b), _pow_backward, _pow_tangent, INPUTS_AND_OUTPUT)
 
 
 def _pow_backward(g, out, a, b):
@@ -286,17 +384,24 @@ def _pow_backward(g, out, a, b):
     )
 
 
+def _pow_tangent(dots, out, a, b):
+    return _pow_base_grad(dots[0], a, b) + _pow_exp_grad(dots[1], out, a, b)
+
+
 def _pow_base_grad(g, a, b):
+    """``g`` times d(a**b)/da."""
     if _is_number(b):
         b = _plain(b)
-        return np.zeros_like(g * a) if b == 0 else g * (b * a ** (b - 1))
+        return _zeros_like_of(g * a) if b == 0 else g * (b * a ** (b - 1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(b == 0, 0.0, g * (b * a ** (b - 1)))
+        return _where_of(_array(b) == 0, 0.0, g * (b * a ** (b - 1)))
 
 
 def _pow_exp_grad(g, out, a, b):
+    """``g`` times d(a**b)/db."""
+    flat = (_array(a) == 0) & (_array(b) >= 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
+        return g * _where_of(flat, 0.0, out * _log_of(a))
 
 
 # ------------------------------------------------------------------ matrix product
@@ -308,6 +413,7 @@ def matmul(a: Any, b: Any) -> Tensor:
 
     For matrices, out = a b gives d(loss)/da = g b^T and d(loss)/db = a^T g: the only
     products whose shapes fit.  Vectors are handled by making them matrices first.
+    The tangent is the product rule: da b + a db.
     """
     a, b = _pair(a, b)
     if a.ndim == 0 or b.ndim == 0:
@@ -332,7 +438,11 @@ def matmul(a: Any, b: Any) -> Tensor:
         gb = _unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape) if need_b else None
         return ga, gb
 
-    return _record("@", data, (a, b), backward)
+    return _record("@", data, (a, b), backward, _matmul_tangent, INPUTS)
+
+
+def _matmul_tangent(dots, out, a, b):
+    return dots[0] @ b + a @ dots[1]
 
 
 def _matmul_error(a: Tensor, b: Tensor) -> ValueError:
@@ -351,52 +461,121 @@ def _matmul_error(a: Tensor, b: Tensor) -> ValueError:
 
 
 # ------------------------------------------------------------------ elementwise functions
+# One input, a diagonal Jacobian: the tangent rule is the backward rule (_same_as_backward).
 
 
 def exp(a: Tensor) -> Tensor:
     """``e**a``.  d/da = e**a: the output itself, so the rule reuses it."""
-    return _record("exp", np.exp(a.data), (a,), lambda g, out, a: (g * out,))
+    return _record("exp", np.exp(a.data), (a,), _exp_backward, _exp_tangent, OUTPUT)
+
+
+def _exp_backward(g, out, a):
+    return (g * out,)
+
+
+_exp_tangent = _same_as_backward(_exp_backward)
 
 
 def log(a: Tensor) -> Tensor:
     """Natural log.  d/da = 1/a.  log(0) = -inf and log(a < 0) = nan, with numpy's warning."""
-    return _record("log", np.log(a.data), (a,), lambda g, out, a: (g / a,))
+    return _record("log", np.log(a.data), (a,), _log_backward, _log_tangent, INPUTS)
+
+
+def _log_backward(g, out, a):
+    return (g / a,)
+
+
+_log_tangent = _same_as_backward(_log_backward)
 
 
 def tanh(a: Tensor) -> Tensor:
     """tanh.  d/da = 1 - tanh(a)**2, from the output.  numpy's tanh is exact in both tails."""
-    return _record("tanh", np.tanh(a.data), (a,), lambda g, out, a: (g * (1 - out * out),))
+    return _record("tanh", np.tanh(a.data), (a,), _tanh_backward, _tanh_tangent, OUTPUT)
+
+
+def _tanh_backward(g, out, a):
+    return (g * (1 - out * out),)
+
+
+_tanh_tangent = _same_as_backward(_tanh_backward)
 
 
 def relu(a: Tensor) -> Tensor:
-    """max(a, 0).  d/da is 1 where the output is positive, else 0 (0 at a == 0, as PyTorch)."""
-    return _record("relu", np.maximum(a.data, 0), (a,), _relu_backward)
+    """max(a, 0).  d/da is 1 where the output is positive, else 0 (0 at a == 0, as PyTorch).
+
+    The mask of active elements is a constant: its own derivative is 0 wherever defined,
+    so a second derivative of relu is 0.
+    """
+    return _record("relu", np.maximum(a.data, 0), (a,), _relu_backward, _relu_tangent, OUTPUT)
 
 
 def _relu_backward(g, out, a):
     # Multiplying by the 0/1 mask is an order of magnitude faster than np.where here.
-    return (g * (out > 0),)
+    return (g * (_array(out) > 0),)
+
+
+_relu_tangent = _same_as_backward(_relu_backward)
 
 
 def sigmoid(a: Tensor) -> Tensor:
+    """1 / (1 + e**-x).  d/da = s * (1 - s), from the output s."""
+    return _record(
+        "sigmoid", _stable_sigmoid(a.data), (a,), _sigmoid_backward, _sigmoid_tangent, OUTPUT
+    )
+
+
+def _stable_sigmoid(x: np.ndarray) -> np.ndarray:
     """1 / (1 + e**-x), computed as exp(-log(1 + e**-x)) with ``np.logaddexp(0, -x)``.
 
     The textbook formula overflows in e**-x for x < -709.  logaddexp computes
     log(e**0 + e**-x) without ever forming a huge exponential, so every input gives the
     correctly rounded result, down to the tiniest values in the negative tail.
-    d/da = s * (1 - s), from the output s.
     """
-    s = np.array(a.data)  # a fresh array (even for 0-d), worked on in place
+    s = np.array(x)  # a fresh array (even for 0-d), worked on in place
     np.negative(s, out=s)
     np.logaddexp(0, s, out=s)
     np.negative(s, out=s)
     np.exp(s, out=s)
-    return _record("sigmoid", s, (a,), lambda g, out, a: (g * (1 - out) * out,))
+    return s
+
+
+def _sigmoid_of(x: Any) -> Any:
+    return sigmoid(x) if isinstance(x, Tensor) else _stable_sigmoid(x)
+
+
+def _sigmoid_backward(g, out, a):
+    return (g * (1 - out) * out,)
+
+
+_sigmoid_tangent = _same_as_backward(_sigmoid_backward)
 
 
 def abs(a: Tensor) -> Tensor:
     """|a|.  d/da = sign(a), which is 0 at a == 0 (as in PyTorch)."""
-    return _record("abs", np.abs(a.data), (a,), lambda g, out, a: (g * np.sign(a),))
+    return _record("abs", np.abs(a.data), (a,), _abs_backward, _abs_tangent, INPUTS)
+
+
+def _abs_backward(g, out, a):
+    return (g * np.sign(_array(a)),)
+
+
+_abs_tangent = _same_as_backward(_abs_backward)
+
+
+def astype(a: Tensor, dtype: Any) -> Tensor:
+    """The same values as float32 or float64.  The gradient goes back in ``a``'s dtype."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"astype: a Tensor holds float32 or float64, not {dtype}")
+    if dtype == a.dtype:
+        return a
+    return _record(
+        "astype",
+        a.data.astype(dtype),
+        (a,),
+        lambda g, out, a: (astype(g, a.dtype) if isinstance(g, Tensor) else g.astype(a.dtype),),
+        lambda dots, out, a: dots[0].astype(dtype),
+    )
 
 
 # ------------------------------------------------------------------ reductions
@@ -408,7 +587,11 @@ def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     axes = _axes(axis, a.ndim, "sum")
     data = a.data.sum(axis=axes, keepdims=keepdims)
     return _record(
-        "sum", np.asarray(data), (a,), lambda g, out, a: (_expand(g, a.shape, axes, keepdims),)
+        "sum",
+        np.asarray(data),
+        (a,),
+        lambda g, out, a: (_expand(g, a.shape, axes, keepdims),),
+        lambda dots, out, a: dots[0].sum(axis=axes, keepdims=keepdims),
     )
 
 
@@ -422,6 +605,7 @@ def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
         np.asarray(data),
         (a,),
         lambda g, out, a: (_expand(g, a.shape, axes, keepdims) / count,),
+        lambda dots, out, a: dots[0].sum(axis=axes, keepdims=keepdims) / count,
     )
 
 
@@ -430,7 +614,8 @@ def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 
     The gradient flows only to the elements that are the maximum.  When several tie, it is
     split evenly among them (as PyTorch's ``amax`` and full ``max()`` do), so the input's
-    gradients still sum to the output's.
+    gradients still sum to the output's.  The tangent is the same average of the winners'
+    tangents.
     """
     axes = _axes(axis, a.ndim, "max")
     try:
@@ -441,19 +626,31 @@ def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
             f"be taken over no elements at all"
         ) from None
 
-    def backward(g, out, a):
+    def winners(out, a):
+        """Where the maxima are (a 0/1 mask), and how many share each maximum."""
+        a, out = _array(a), _array(out)
         kept = out if keepdims else out.reshape(_kept_shape(a.shape, axes))
-        winners = a == kept
+        mask = a == kept
         if np.isnan(kept).any():  # a nan maximum: the nans are the winners
-            winners |= np.isnan(a) & np.isnan(kept)
-        count = winners.sum(axis=axes, keepdims=True)
-        g = g if keepdims else g.reshape(kept.shape)
-        return ((g / count) * winners,)
+            mask |= np.isnan(a) & np.isnan(kept)
+        return mask, mask.sum(axis=axes, keepdims=True)
 
-    return _record("max", data, (a,), backward)
+    def backward(g, out, a):
+        mask, count = winners(out, a)
+        g = g if keepdims else g.reshape(count.shape)
+        return ((g / count) * mask,)
+
+    def tangent(dots, out, a):
+        mask, count = winners(out, a)
+        return (dots[0] * mask / count).sum(axis=axes, keepdims=keepdims)
+
+    return _record("max", data, (a,), backward, tangent, INPUTS_AND_OUTPUT)
 
 
 # ------------------------------------------------------------------ shapes
+# These move elements without changing them: linear, so both rules apply the same
+# movement (or its reverse) to the gradient or tangent.  Their results may be views of the
+# input's data, so they share its version counter.
 
 
 def reshape(a: Tensor, shape: Sequence[int]) -> Tensor:
@@ -465,7 +662,14 @@ def reshape(a: Tensor, shape: Sequence[int]) -> Tensor:
             f"reshape: cannot reshape a tensor of shape {a.shape} ({a.data.size} elements) "
             f"into {tuple(shape)}"
         ) from None
-    return _record("reshape", data, (a,), lambda g, out, a: (g.reshape(a.shape),))
+    out = _record(
+        "reshape",
+        data,
+        (a,),
+        lambda g, out, a: (g.reshape(a.shape),),
+        lambda dots, out, a: dots[0].reshape(out.shape),
+    )
+    return _share_buffer(out, a)
 
 
 def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
@@ -480,38 +684,119 @@ def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
             f"tensor of shape {a.shape}"
         )
     axes = tuple(int(i) % a.ndim for i in axes)
-    inverse = tuple(np.argsort(axes))
-    return _record(
-        "transpose", a.data.transpose(axes), (a,), lambda g, out, a: (g.transpose(inverse),)
+    inverse = tuple(int(i) for i in np.argsort(axes))
+    out = _record(
+        "transpose",
+        a.data.transpose(axes),
+        (a,),
+        lambda g, out, a: (g.transpose(inverse),),
+        lambda dots, out, a: dots[0].transpose(axes),
     )
+    return _share_buffer(out, a)
+
+
+def broadcast_to(a: Any, shape: Sequence[int]) -> Tensor:
+    """``a`` copied along new or size-1 axes to ``shape``, as numpy broadcasting does.
+
+    The reverse of ``sum``: its backward sums the gradient back down (``_unbroadcast``),
+    just as sum's backward broadcasts it up.
+    """
+    a = _tensor(a)
+    shape = tuple(shape)
+    try:
+        data = np.broadcast_to(a.data, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: shape {a.shape} does not broadcast to {shape}") from None
+    out = _record(
+        "broadcast_to",
+        data,
+        (a,),
+        lambda g, out, a: (_unbroadcast(g, a.shape),),
+        lambda dots, out, a: np.broadcast_to(dots[0], shape),
+    )
+    return _share_buffer(out, a)
 
 
 def getitem(a: Tensor, index: Any) -> Tensor:
     """``a[index]`` with numpy's indexing: ints, slices, ``None``, ``...``, integer arrays
     and boolean masks.
 
-    The gradient lands back where each element was taken from, in a tensor of zeros.  An
-    integer array may take the same element twice (``a[[0, 0]]``); that element then
-    receives both gradients, added by ``np.add.at`` (plain assignment would keep only one).
+    The gradient lands back where each element was taken from, in a tensor of zeros
+    (``scatter``).  An integer array may take the same element twice (``a[[0, 0]]``); that
+    element then receives both gradients.
     """
     index = _index(index)
     try:
         data = a.data[index]
     except IndexError as error:
         raise IndexError(f"index {index!r} into a tensor of shape {a.shape}: {error}") from None
-    repeats_possible = builtins.any(
-        isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in index
-    )
 
     def backward(g, out, a):
-        grad = np.zeros(a.shape, dtype=g.dtype)
-        if repeats_possible:
-            np.add.at(grad, index, g)
-        else:
-            grad[index] = g
-        return (grad,)
+        if isinstance(g, Tensor):
+            return (scatter(g, index, a.shape),)
+        return (_scatter_array(g, index, a.shape),)
 
-    return _record("index", np.asarray(data), (a,), backward)
+    out = _record("index", np.asarray(data), (a,), backward, lambda dots, out, a: dots[0][index])
+    return _share_buffer(out, a)
+
+
+def scatter(g: Any, index: Any, shape: Sequence[int]) -> Tensor:
+    """A tensor of zeros of ``shape`` with ``g`` added at ``index``: the reverse of
+    ``a[index]`` (its backward takes ``g``'s gradient back out at ``index``)."""
+    g = _tensor(g)
+    index = _index(index)
+    shape = tuple(shape)
+    return _record(
+        "scatter",
+        _scatter_array(g.data, index, shape),
+        (g,),
+        lambda gg, out, g: (gg[index],),
+        lambda dots, out, g: _scatter_array(dots[0], index, shape),
+    )
+
+
+def _scatter_array(g: np.ndarray, index: tuple, shape: tuple[int, ...]) -> np.ndarray:
+    grad = np.zeros(shape, dtype=g.dtype)
+    if builtins.any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in index):
+        np.add.at(grad, index, g)  # repeated indices: plain assignment would keep only one
+    else:
+        grad[index] = g
+    return grad
+
+
+def put(a: Tensor, index: Any, value: Any) -> Tensor:
+    """A copy of ``a`` with ``value`` written at ``index`` (what ``a[index] = value``
+    records).  The overwritten elements lose their gradient; ``value`` gets the gradient of
+    the places it was written to, summed back to its shape."""
+    index = _index(index)
+    data = np.array(a.data)
+    try:
+        data[index] = _array(value)
+    except (IndexError, ValueError) as error:
+        raise ValueError(
+            f"setting a tensor of shape {a.shape} at {index!r} to a value of shape "
+            f"{np.shape(_array(value))}: {error}"
+        ) from None
+    written = np.zeros(a.shape, dtype=bool)
+    written[index] = True
+    if _is_number(value) or not isinstance(value, Tensor):
+        return _record(
+            "put",
+            data,
+            (a,),
+            lambda g, out, a: (_where_of(written, 0.0, g),),
+            lambda dots, out, a: np.where(written, 0.0, dots[0]),
+        )
+
+    def backward(g, out, a, v):
+        return _where_of(written, 0.0, g), _unbroadcast(g[index], v.shape)
+
+    def tangent(dots, out, a, v):
+        moved = np.array(np.broadcast_to(dots[0], a.shape))
+        moved[index] = dots[1]
+        return moved
+
+    return _record("put", data, (a, value), backward, tangent)
 
 
 def _index(index: Any) -> tuple:
@@ -545,19 +830,26 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
         lead = (slice(None),) * ax
         return tuple(g[(*lead, slice(s, e))] for s, e in zip(starts, ends))
 
-    return _record("concatenate", data, tuple(tensors), backward)
+    def tangent(dots, out, *inputs):
+        return np.concatenate(dots, axis=ax)
+
+    return _record("concatenate", data, tuple(tensors), backward, tangent)
 
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors of the same shape along a new axis.  Input i's gradient is ``g``'s
     i-th entry along that axis."""
     tensors, data = _join(np.stack, tensors, axis, "stack")
-    lead = (slice(None),) * (axis % data.ndim)
+    ax = axis % data.ndim
+    lead = (slice(None),) * ax
 
     def backward(g, out, *inputs):
         return tuple(g[(*lead, i)] for i in range(len(inputs)))
 
-    return _record("stack", data, tuple(tensors), backward)
+    def tangent(dots, out, *inputs):
+        return np.stack(dots, axis=ax)
+
+    return _record("stack", data, tuple(tensors), backward, tangent)
 
 
 def _join(join, items: Sequence[Any], axis: int, op: str) -> tuple[list[Tensor], np.ndarray]:
@@ -604,12 +896,18 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     def backward(g, out, *inputs):
         grads = []
         if isinstance(a, Tensor):
-            grads.append(_unbroadcast(np.where(cond, g, 0), a.shape))
+            grads.append(_unbroadcast(_where_of(cond, g, 0.0), a.shape))
         if isinstance(b, Tensor):
-            grads.append(_unbroadcast(np.where(cond, 0, g), b.shape))
+            grads.append(_unbroadcast(_where_of(cond, 0.0, g), b.shape))
         return tuple(grads)
 
-    return _record("where", data, parents, backward)
+    def tangent(dots, out, *inputs):
+        dots = list(dots)
+        da = dots.pop(0) if isinstance(a, Tensor) else 0.0
+        db = dots.pop(0) if isinstance(b, Tensor) else 0.0
+        return np.where(cond, da, db)
+
+    return _record("where", data, parents, backward, tangent)
 
 
 def _value(x: Any) -> Any:

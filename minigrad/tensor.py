@@ -34,6 +34,14 @@ import numpy as np
 
 __all__ = ["Tensor", "no_grad", "enable_grad", "is_grad_enabled"]
 
+# What a backward rule reads besides the incoming gradient, declared by each op: the values
+# of its inputs, of its output, of both, or of neither (``a + b`` needs only shapes).  The
+# backward pass checks exactly these for changes made in place after the op ran.
+NOTHING: tuple[str, ...] = ()
+INPUTS = ("inputs",)
+OUTPUT = ("output",)
+INPUTS_AND_OUTPUT = ("inputs", "output")
+
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -89,6 +97,45 @@ def is_grad_enabled() -> bool:
     return _GradMode.enabled
 
 
+class _ForwardMode:
+    """The forward-mode pass under way, if any (see ``minigrad.jvp``).
+
+    While ``token`` is set, every op also computes the tangent of its result from the
+    tangents of its inputs.  A tensor's tangent is stored with the token of the pass that
+    computed it, so a tangent left over from an earlier pass is never mistaken for one of
+    this pass.
+    """
+
+    token: object | None = None
+
+
+class _Version:
+    """How many times a data buffer was changed in place.
+
+    Shared by every tensor that looks at the same buffer (a tensor, its reshapes, slices,
+    transposes and detached copies), so that a change through any of them is seen by all.
+    """
+
+    __slots__ = ("count", "shared")
+
+    # False until the first change in place anywhere: until then, no saved value can have
+    # changed, and backward skips the checks.
+    seen_a_change = False
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.shared = False  # True once a second tensor looks at the buffer
+
+
+def _bump_version(tensor: Tensor) -> int:
+    """Count a change in place of ``tensor``'s data (and so of every view of it)."""
+    if tensor._counter is None:
+        tensor._counter = _Version()
+    tensor._counter.count += 1
+    _Version.seen_a_change = True
+    return tensor._counter.count
+
+
 # ------------------------------------------------------------------ the Tensor
 
 
@@ -112,7 +159,11 @@ class Tensor:
         "_op",
         "_parents",
         "_backward",
-        "_version",
+        "_saves",
+        "_saved_at",
+        "_counter",
+        "_rebased_at",
+        "_tangent",
         "__weakref__",
     )
     # numpy must not treat a Tensor as an array of objects: ``array * tensor`` then calls
@@ -129,7 +180,9 @@ class Tensor:
         self._op = ""
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Callable[..., tuple] | None = None
-        self._version = 0
+        self._saves = NOTHING
+        self._saved_at: tuple[int, ...] | None = None
+        self._counter: _Version | None = None
 
     # ---------------------------------------------------------------- what it is
 
@@ -144,6 +197,11 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
+
+    @property
+    def _version(self) -> int:
+        """How many times the data was changed in place (PyTorch's name)."""
+        return 0 if self._counter is None else self._counter.count
 
     @property
     def is_leaf(self) -> bool:
@@ -202,8 +260,12 @@ class Tensor:
     # ---------------------------------------------------------------- the graph
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph: gradients will not flow back through it."""
-        return Tensor._constant(self.data)
+        """The same data, cut from the graph: gradients will not flow back through it.
+
+        The data is shared, not copied (as in PyTorch): changing the detached tensor in
+        place changes this one too, and counts as a change of this one's version.
+        """
+        return _share_buffer(Tensor._constant(self.data), self)
 
     def topological_order(self) -> list[Tensor]:
         """Every node that requires grad, each after all of its inputs, ending with self.
@@ -257,6 +319,8 @@ class Tensor:
             rule = node._backward
             if rule is None:  # a leaf
                 continue
+            if _Version.seen_a_change:
+                _check_saved_values(node)
             parents = node._parents
             grads = rule(g, node.data, *[p.data for p in parents])
             for parent, pg in zip(parents, grads):
@@ -283,7 +347,9 @@ class Tensor:
         out._op = ""
         out._parents = ()
         out._backward = None
-        out._version = 0
+        out._saves = NOTHING
+        out._saved_at = None
+        out._counter = None
         return out
 
     # ---------------------------------------------------------------- operators
@@ -354,6 +420,100 @@ class Tensor:
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return Tensor._constant(self.data != _data(other))
 
+    # ---------------------------------------------------------------- in place
+    # ``x += y`` changes x's data where it lies (every view of it sees the change) and counts
+    # the change in x's version.  Optimizers do this to parameters under no_grad().
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._change_in_place(ops.add, other, "+=")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._change_in_place(ops.sub, other, "-=")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._change_in_place(ops.mul, other, "*=")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._change_in_place(ops.div, other, "/=")
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self._change_in_place(ops.pow, other, "**=")
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._change_in_place(lambda t, v: ops.put(t, index, v), value, "[...] =")
+
+    def _change_in_place(self, op: Callable[..., Tensor], other: Any, symbol: str) -> Tensor:
+        """Compute ``op(self, other)`` and write the result into self's own data.
+
+        Outside a recorded graph that is all.  Inside one, self also becomes a new graph
+        node, ``op`` applied to its old value, as in PyTorch; its old role in the graph
+        moves to a new tensor object, which keeps the old values when ``op`` needs them.
+        Ops recorded earlier with self as an input can then no longer use it: their backward
+        raises instead of sending gradients down the wrong edge.
+        """
+        if _ForwardMode.token is not None:
+            raise NotImplementedError(
+                f"{symbol}: forward mode (jvp) does not follow in-place operators; "
+                f"write y = y + 1 rather than y += 1 inside the function"
+            )
+        other_requires_grad = isinstance(other, Tensor) and other.requires_grad
+        if not (_GradMode.enabled and (self.requires_grad or other_requires_grad)):
+            self._overwrite(op(self, other).data, symbol)
+            return self
+        if self.requires_grad and self.is_leaf:
+            raise RuntimeError(
+                f"{symbol}: a leaf tensor that requires grad cannot be changed in place while "
+                f"the graph is being recorded (its gradient would describe a value it no "
+                f"longer has); change it under no_grad(), as optimizers do, or compute a new "
+                f"tensor (x = x + 1)"
+            )
+        if self._counter is not None and self._counter.shared:
+            raise RuntimeError(
+                f"{symbol}: this tensor shares its data with another (a view made by reshape, "
+                f"transpose, indexing or detach), and minigrad cannot record an in-place "
+                f"change through a view; compute a new tensor instead (x = x + 1)"
+            )
+        if self._counter is None:
+            self._counter = _Version()
+        old = self._copy_node()
+        new = op(old, other)
+        if "inputs" in new._saves:  # the new node's rule reads the old values: keep them
+            old.data = old.data.copy()
+            old._counter = None
+            new._saved_at = _versions_now(new, new._parents)
+        self._overwrite(new.data, symbol)
+        self._rebased_at = self._counter.count
+        self.grad = None
+        self.requires_grad = True
+        self._op = symbol
+        self._parents = new._parents
+        self._backward = new._backward
+        self._saves = new._saves
+        self._saved_at = _versions_now(self, new._parents)
+        return self
+
+    def _overwrite(self, values: np.ndarray, symbol: str) -> None:
+        if values.shape != self.shape:
+            raise ValueError(
+                f"{symbol}: the result has shape {values.shape} but the tensor changed in "
+                f"place has shape {self.shape}; an in-place operator cannot change a "
+                f"tensor's shape"
+            )
+        if not self.data.flags.writeable:
+            raise ValueError(
+                f"{symbol}: this tensor's data is read-only (a broadcast view); make a copy first"
+            )
+        np.copyto(self.data, values, casting="same_kind")
+        _bump_version(self)
+
+    def _copy_node(self) -> Tensor:
+        """A new tensor object in self's place in the graph, over the same data."""
+        copy = _new_tensor(Tensor)
+        for name in _NODE_SLOTS:
+            if hasattr(self, name):
+                setattr(copy, name, getattr(self, name))
+        return copy
+
     # ---------------------------------------------------------------- methods
 
     def exp(self) -> Tensor:
@@ -417,11 +577,27 @@ class Tensor:
 
 _new_tensor = object.__new__
 
+# What makes a tensor a node of a graph: moved to a new object when an in-place op turns the
+# tensor into a new node.
+_NODE_SLOTS = (
+    "data", "grad", "requires_grad", "label", "_op", "_parents", "_backward", "_saves",
+    "_saved_at", "_counter", "_rebased_at",
+)  # fmt: skip
+
 
 def _record(
-    op: str, data: np.ndarray, parents: tuple[Tensor, ...], rule: Callable[..., tuple]
+    op: str,
+    data: np.ndarray,
+    parents: tuple[Tensor, ...],
+    rule: Callable[..., tuple],
+    tangent: Callable[..., Any] | None = None,
+    saves: tuple[str, ...] = NOTHING,
 ) -> Tensor:
     """The result of an op: ``data``, plus its place in the graph when one is being recorded.
+
+    ``rule`` is the op's backward rule, ``tangent`` its forward-mode rule, and ``saves``
+    says which values the backward rule reads (``INPUTS``, ``OUTPUT``, both or
+    ``NOTHING``), so that the backward pass can refuse values changed in place since.
 
     The graph is recorded only when grad mode is on and some input requires grad; otherwise
     the result is a plain constant, and nothing is kept for a backward pass.
@@ -432,18 +608,106 @@ def _record(
     out.grad = None
     out.label = ""
     out._op = op
-    out._version = 0
+    out._counter = None
+    if _ForwardMode.token is not None:
+        _push_tangent(out, parents, tangent)
     if _GradMode.enabled:
         for parent in parents:
             if parent.requires_grad:
                 out.requires_grad = True
                 out._parents = parents
                 out._backward = rule
+                out._saves = saves
+                out._saved_at = _versions_now(out, parents)
                 return out
     out.requires_grad = False
     out._parents = ()
     out._backward = None
+    out._saves = NOTHING
+    out._saved_at = None
     return out
+
+
+def _versions_now(out: Tensor, parents: tuple[Tensor, ...]) -> tuple[int, ...] | None:
+    """The versions of ``out`` and its parents, or None when all are 0 (the usual case,
+    kept without allocating anything)."""
+    for tensor in parents:
+        if tensor._counter is not None and tensor._counter.count:
+            return (out._version, *[p._version for p in parents])
+    if out._counter is not None and out._counter.count:
+        return (out._version, *[p._version for p in parents])
+    return None
+
+
+def _check_saved_values(node: Tensor) -> None:
+    """Refuse to run ``node``'s rule on values changed in place since the op ran.
+
+    Two things can go wrong.  A value the rule reads was overwritten: the rule would compute
+    the gradient at the wrong point.  Or an input was itself turned into a new graph node by
+    an in-place op (``x *= 2`` on a tensor in a graph): the edge from ``node`` would then
+    lead into the new node, which is not the value ``node`` was computed from.
+    """
+    then = node._saved_at or (0,) * (len(node._parents) + 1)
+    for parent, version in zip(node._parents, then[1:]):
+        if parent._counter is None or parent._counter.count == version:
+            continue
+        if getattr(parent, "_rebased_at", 0) > version:
+            raise _modified_error(node, parent, "an input", version, rebased=True)
+        if "inputs" in node._saves:
+            raise _modified_error(node, parent, "an input", version, rebased=False)
+    if "output" in node._saves and node._version != then[0]:
+        raise _modified_error(node, node, "the output", then[0], rebased=False)
+
+
+def _modified_error(
+    node: Tensor, tensor: Tensor, role: str, version: int, rebased: bool
+) -> RuntimeError:
+    label = f"{tensor.label!r}, " if tensor.label else ""
+    what = f"{role} of {node._op!r} ({label}shape {tensor.shape})"
+    if rebased:
+        why = (
+            f"it was turned into a new graph node by an in-place operator after "
+            f"{node._op!r} used it, so the gradient through {node._op!r} would go astray"
+        )
+    else:
+        why = (
+            f"{node._op!r} saved it at version {version} for its backward rule, and it is now "
+            f"at version {tensor._version}"
+        )
+    return RuntimeError(
+        f"one of the values needed for gradient computation has been modified by an "
+        f"in-place operation: {what}: {why}. Compute out of place instead (y = y + 1 "
+        f"rather than y += 1), or change the tensor only after backward()"
+    )
+
+
+def _share_buffer(view: Tensor, base: Tensor) -> Tensor:
+    """Make ``view``, whose data looks at ``base``'s buffer, share its version counter."""
+    if not np.may_share_memory(view.data, base.data):
+        return view
+    if base._counter is None:
+        base._counter = _Version()
+    base._counter.shared = True
+    view._counter = base._counter
+    return view
+
+
+def _push_tangent(out: Tensor, parents: tuple[Tensor, ...], tangent: Callable | None) -> None:
+    """Forward mode: the tangent of ``out`` from its parents' tangents, by the op's rule."""
+    token = _ForwardMode.token
+    dots = []
+    for parent in parents:
+        stored = getattr(parent, "_tangent", None)
+        dots.append(stored[1] if stored is not None and stored[0] is token else None)
+    if all(dot is None for dot in dots):
+        return  # nothing here depends on the inputs being differentiated
+    if tangent is None:
+        raise NotImplementedError(f"forward mode: {out._op!r} has no tangent rule")
+    dots = [
+        np.broadcast_to(np.zeros((), parent.dtype), parent.shape) if dot is None else dot
+        for parent, dot in zip(parents, dots)
+    ]
+    out._tangent = (token, np.asarray(tangent(dots, out.data, *[p.data for p in parents])))
 
 
 def _data(x: Any) -> Any:
