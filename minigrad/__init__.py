@@ -5,6 +5,8 @@ ideas, with broadcasting, matrix products, and PyTorch's names.
 """
 
 from . import datasets, functional, nn, optim
+from .autodiff import checkpoint, grad, graph_memory, hessian, hvp, jvp
+from .dual import Dual
 from .engine import Value
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concatenate, stack, where
@@ -19,6 +21,13 @@ __all__ = [
     "concatenate",
     "stack",
     "where",
+    "grad",
+    "hvp",
+    "hessian",
+    "jvp",
+    "Dual",
+    "checkpoint",
+    "graph_memory",
     "gradcheck",
     "GradcheckError",
     "datasets",
