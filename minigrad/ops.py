@@ -511,7 +511,7 @@ def relu(a: Tensor) -> Tensor:
 
 def _relu_backward(g, out, a):
     # Multiplying by the 0/1 mask is an order of magnitude faster than np.where here.
-    return (g * (_array(out) > 0),)
+    return (g * np.asarray(_array(out) > 0),)
 
 
 _relu_tangent = _same_as_backward(_relu_backward)
@@ -630,7 +630,7 @@ def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Where the maxima are (a 0/1 mask), and how many share each maximum."""
         a, out = _array(a), _array(out)
         kept = out if keepdims else out.reshape(_kept_shape(a.shape, axes))
-        mask = a == kept
+        mask = np.asarray(a == kept)
         if np.isnan(kept).any():  # a nan maximum: the nans are the winners
             mask |= np.isnan(a) & np.isnan(kept)
         return mask, mask.sum(axis=axes, keepdims=True)
