@@ -3,7 +3,9 @@
 Each follows PyTorch's algorithm step for step (the same formulas in the same order), so a
 minigrad training run and a PyTorch one started from the same weights stay together.
 Updates change ``p.data`` in place and record no graph: an update is not part of any
-computation to differentiate.
+computation to differentiate.  Each update counts as a change in place (the parameter's
+version goes up), so a graph built before the step cannot be backpropagated through after
+it: its saved weights are gone, and backward says so instead of using the new ones.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, _bump_version
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
@@ -104,6 +106,7 @@ class SGD(Optimizer):
                     v += (1 - self.dampening) * g
                 g = g + self.momentum * v if self.nesterov else v
             p.data -= self.lr * g
+            _bump_version(p)
 
 
 class Adam(Optimizer):
@@ -156,6 +159,7 @@ class Adam(Optimizer):
             v += (1 - beta2) * (g * g)
             denominator = np.sqrt(v) / root_correction + self.eps
             p.data -= step_size * (m / denominator)
+            _bump_version(p)
 
 
 def _check_nonnegative(name: str, value: Any) -> None:

@@ -22,6 +22,14 @@ Design notes, for the curious:
   counting as soon as its last reference goes.
 * Numbers mixed into an op (``x * 2.0``) are folded into the rule instead of becoming graph
   nodes: no gradient is computed for something that cannot have one.
+* Rules read the values of inputs and outputs when backward runs, not copies taken when the
+  op ran.  So a value changed in place in between (``y += 1``) would silently give wrong
+  gradients.  Each op declares what its rule reads (``saves=``), every buffer counts its
+  changes in place (its version, shared by the views of it), and backward refuses a rule
+  whose values have changed, as PyTorch does.
+* ``backward()`` runs the rules on arrays.  ``minigrad.grad(..., create_graph=True)`` runs
+  the very same rules on Tensors, which records the backward pass as a graph of its own:
+  that is all higher-order gradients take.
 """
 
 from __future__ import annotations

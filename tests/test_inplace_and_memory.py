@@ -336,3 +336,16 @@ def test_checkpoint_outside_recording_is_just_a_call_and_checks_its_arguments():
         mg.checkpoint(lambda a: a, np.ones(2))
     with pytest.raises(TypeError, match="one Tensor"):
         mg.checkpoint(lambda a: (a, a), Tensor([1.0], requires_grad=True))
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1), lambda ps: optim.Adam(ps)])
+def test_a_graph_built_before_an_optimizer_step_refuses_backward_after_it(make):
+    layer = nn.Linear(3, 2, seed=0)
+    opt = make(layer.parameters())
+    x = Tensor(np.ones((4, 3)), requires_grad=True)
+    loss = layer(x).tanh().sum()
+    loss.backward()
+    opt.step()
+    assert layer.weight._version == 1
+    with pytest.raises(RuntimeError, match="an input of 'linear'"):
+        loss.backward()
