@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .ops import _exp_of, _sigmoid_of, _stable_sigmoid, _tensor
-from .tensor import INPUTS, OUTPUT, Tensor, _record
+from .tensor import INPUTS, OUTPUT, SAME_AS_BACKWARD, Tensor, _record
 
 __all__ = [
     "linear",
@@ -105,10 +105,8 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
     def backward(g, out, x):
         return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
-    def tangent(dots, out, x):  # the Jacobian is symmetric: the same formula
-        return backward(dots[0], out, x)[0]
-
-    return _record("softmax", data, (x,), backward, tangent, OUTPUT)
+    # The Jacobian is symmetric, so J v and v J are the same formula.
+    return _record("softmax", data, (x,), backward, SAME_AS_BACKWARD, OUTPUT)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:

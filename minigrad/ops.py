@@ -47,6 +47,7 @@ from .tensor import (
     INPUTS,
     INPUTS_AND_OUTPUT,
     OUTPUT,
+    SAME_AS_BACKWARD,
     Tensor,
     _record,
     _share_buffer,
@@ -214,17 +215,6 @@ def _zeros_like_of(x: Any) -> Any:
     return Tensor._constant(zeros) if isinstance(x, Tensor) else zeros
 
 
-def _same_as_backward(rule):
-    """The tangent rule of an op of one input whose Jacobian is diagonal (elementwise
-    ops): pushing a tangent forward multiplies it by the same local derivative that pulling a
-    gradient back does."""
-
-    def tangent(dots, out, *inputs):
-        return rule(dots[0], out, *inputs)[0]
-
-    return tangent
-
-
 # ------------------------------------------------------------------ arithmetic
 
 
@@ -233,10 +223,10 @@ def add(a: Any, b: Any) -> Tensor:
     each input's shape."""
     if _is_number(b):
         b = _plain(b)
-        return _record("+", a.data + b, (a,), _pass_gradient, _pass_tangent)
+        return _record("+", a.data + b, (a,), _pass_gradient, SAME_AS_BACKWARD)
     if _is_number(a):
         a = _plain(a)
-        return _record("+", a + b.data, (b,), _pass_gradient, _pass_tangent)
+        return _record("+", a + b.data, (b,), _pass_gradient, SAME_AS_BACKWARD)
     a, b = _pair(a, b)
     try:
         data = a.data + b.data
@@ -257,17 +247,14 @@ def _pass_gradient(g, out, a):
     return (g,)
 
 
-_pass_tangent = _same_as_backward(_pass_gradient)
-
-
 def sub(a: Any, b: Any) -> Tensor:
     """``a - b``.  d/da = 1, d/db = -1."""
     if _is_number(b):
         b = _plain(b)
-        return _record("-", a.data - b, (a,), _pass_gradient, _pass_tangent)
+        return _record("-", a.data - b, (a,), _pass_gradient, SAME_AS_BACKWARD)
     if _is_number(a):
         a = _plain(a)
-        return _record("-", a - b.data, (b,), _negate_gradient, _negate_tangent)
+        return _record("-", a - b.data, (b,), _negate_gradient, SAME_AS_BACKWARD)
     a, b = _pair(a, b)
     try:
         data = a.data - b.data
@@ -288,12 +275,9 @@ def _negate_gradient(g, out, a):
     return (-g,)
 
 
-_negate_tangent = _same_as_backward(_negate_gradient)
-
-
 def neg(a: Tensor) -> Tensor:
     """``-a``.  d/da = -1."""
-    return _record("neg", -a.data, (a,), _negate_gradient, _negate_tangent)
+    return _record("neg", -a.data, (a,), _negate_gradient, SAME_AS_BACKWARD)
 
 
 def mul(a: Any, b: Any) -> Tensor:
@@ -301,11 +285,11 @@ def mul(a: Any, b: Any) -> Tensor:
     if _is_number(b):
         b = _plain(b)
         rule = lambda g, out, a: (g * b,)  # noqa: E731
-        return _record("*", a.data * b, (a,), rule, _same_as_backward(rule))
+        return _record("*", a.data * b, (a,), rule, SAME_AS_BACKWARD)
     if _is_number(a):
         a = _plain(a)
         rule = lambda g, out, b: (g * a,)  # noqa: E731
-        return _record("*", a * b.data, (b,), rule, _same_as_backward(rule))
+        return _record("*", a * b.data, (b,), rule, SAME_AS_BACKWARD)
     a, b = _pair(a, b)
     try:
         data = a.data * b.data
@@ -330,11 +314,11 @@ def div(a: Any, b: Any) -> Tensor:
     if _is_number(b):
         b = _plain(b)
         rule = lambda g, out, a: (g / b,)  # noqa: E731
-        return _record("/", a.data / b, (a,), rule, _same_as_backward(rule))
+        return _record("/", a.data / b, (a,), rule, SAME_AS_BACKWARD)
     if _is_number(a):
         a = _plain(a)
         rule = lambda g, out, b: (-g * (a / b / b),)  # noqa: E731
-        return _record("/", a / b.data, (b,), rule, _same_as_backward(rule), INPUTS)
+        return _record("/", a / b.data, (b,), rule, SAME_AS_BACKWARD, INPUTS)
     a, b = _pair(a, b)
     try:
         data = a.data / b.data
@@ -362,12 +346,11 @@ def pow(a: Any, b: Any) -> Tensor:
     if _is_number(b):
         b = _plain(b)
         rule = lambda g, out, a: (_pow_base_grad(g, a, b),)  # noqa: E731
-        return _record(f"**{b}", a.data**b, (a,), rule, _same_as_backward(rule), INPUTS)
+        return _record(f"**{b}", a.data**b, (a,), rule, SAME_AS_BACKWARD, INPUTS)
     if _is_number(a):
         a = _plain(a)
         rule = lambda g, out, b: (_pow_exp_grad(g, out, a, b),)  # noqa: E731
-        tangent = _same_as_backward(rule)
-        return _record("**", a**b.data, (b,), rule, tangent, INPUTS_AND_OUTPUT)
+        return _record("**", a**b.data, (b,), rule, SAME_AS_BACKWARD, INPUTS_AND_OUTPUT)
     a, b = _pair(a, b)
     try:
         with np.errstate(invalid="warn"):
@@ -461,43 +444,34 @@ def _matmul_error(a: Tensor, b: Tensor) -> ValueError:
 
 
 # ------------------------------------------------------------------ elementwise functions
-# One input, a diagonal Jacobian: the tangent rule is the backward rule (_same_as_backward).
+# One input, a diagonal Jacobian: the tangent rule is the backward rule (SAME_AS_BACKWARD).
 
 
 def exp(a: Tensor) -> Tensor:
     """``e**a``.  d/da = e**a: the output itself, so the rule reuses it."""
-    return _record("exp", np.exp(a.data), (a,), _exp_backward, _exp_tangent, OUTPUT)
+    return _record("exp", np.exp(a.data), (a,), _exp_backward, SAME_AS_BACKWARD, OUTPUT)
 
 
 def _exp_backward(g, out, a):
     return (g * out,)
 
 
-_exp_tangent = _same_as_backward(_exp_backward)
-
-
 def log(a: Tensor) -> Tensor:
     """Natural log.  d/da = 1/a.  log(0) = -inf and log(a < 0) = nan, with numpy's warning."""
-    return _record("log", np.log(a.data), (a,), _log_backward, _log_tangent, INPUTS)
+    return _record("log", np.log(a.data), (a,), _log_backward, SAME_AS_BACKWARD, INPUTS)
 
 
 def _log_backward(g, out, a):
     return (g / a,)
 
 
-_log_tangent = _same_as_backward(_log_backward)
-
-
 def tanh(a: Tensor) -> Tensor:
     """tanh.  d/da = 1 - tanh(a)**2, from the output.  numpy's tanh is exact in both tails."""
-    return _record("tanh", np.tanh(a.data), (a,), _tanh_backward, _tanh_tangent, OUTPUT)
+    return _record("tanh", np.tanh(a.data), (a,), _tanh_backward, SAME_AS_BACKWARD, OUTPUT)
 
 
 def _tanh_backward(g, out, a):
     return (g * (1 - out * out),)
-
-
-_tanh_tangent = _same_as_backward(_tanh_backward)
 
 
 def relu(a: Tensor) -> Tensor:
@@ -506,7 +480,7 @@ def relu(a: Tensor) -> Tensor:
     The mask of active elements is a constant: its own derivative is 0 wherever defined,
     so a second derivative of relu is 0.
     """
-    return _record("relu", np.maximum(a.data, 0), (a,), _relu_backward, _relu_tangent, OUTPUT)
+    return _record("relu", np.maximum(a.data, 0), (a,), _relu_backward, SAME_AS_BACKWARD, OUTPUT)
 
 
 def _relu_backward(g, out, a):
@@ -514,13 +488,10 @@ def _relu_backward(g, out, a):
     return (g * np.asarray(_array(out) > 0),)
 
 
-_relu_tangent = _same_as_backward(_relu_backward)
-
-
 def sigmoid(a: Tensor) -> Tensor:
     """1 / (1 + e**-x).  d/da = s * (1 - s), from the output s."""
     return _record(
-        "sigmoid", _stable_sigmoid(a.data), (a,), _sigmoid_backward, _sigmoid_tangent, OUTPUT
+        "sigmoid", _stable_sigmoid(a.data), (a,), _sigmoid_backward, SAME_AS_BACKWARD, OUTPUT
     )
 
 
@@ -547,19 +518,13 @@ def _sigmoid_backward(g, out, a):
     return (g * (1 - out) * out,)
 
 
-_sigmoid_tangent = _same_as_backward(_sigmoid_backward)
-
-
 def abs(a: Tensor) -> Tensor:
     """|a|.  d/da = sign(a), which is 0 at a == 0 (as in PyTorch)."""
-    return _record("abs", np.abs(a.data), (a,), _abs_backward, _abs_tangent, INPUTS)
+    return _record("abs", np.abs(a.data), (a,), _abs_backward, SAME_AS_BACKWARD, INPUTS)
 
 
 def _abs_backward(g, out, a):
     return (g * np.sign(_array(a)),)
-
-
-_abs_tangent = _same_as_backward(_abs_backward)
 
 
 def astype(a: Tensor, dtype: Any) -> Tensor:

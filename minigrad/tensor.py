@@ -50,6 +50,11 @@ INPUTS = ("inputs",)
 OUTPUT = ("output",)
 INPUTS_AND_OUTPUT = ("inputs", "output")
 
+# The tangent rule of an op of one input with a diagonal Jacobian (the elementwise ops):
+# pushing a tangent forward multiplies it by the same local derivative that pulling a
+# gradient back does, so the backward rule serves as the tangent rule.
+SAME_AS_BACKWARD = "same as backward"
+
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -330,7 +335,12 @@ class Tensor:
             if _Version.seen_a_change:
                 _check_saved_values(node)
             parents = node._parents
-            grads = rule(g, node.data, *[p.data for p in parents])
+            if len(parents) == 1:  # the common cases, without building a list
+                grads = rule(g, node.data, parents[0].data)
+            elif len(parents) == 2:
+                grads = rule(g, node.data, parents[0].data, parents[1].data)
+            else:
+                grads = rule(g, node.data, *[p.data for p in parents])
             for parent, pg in zip(parents, grads):
                 if pg is None or not parent.requires_grad:
                     continue
@@ -598,12 +608,13 @@ def _record(
     data: np.ndarray,
     parents: tuple[Tensor, ...],
     rule: Callable[..., tuple],
-    tangent: Callable[..., Any] | None = None,
+    tangent: Callable[..., Any] | str | None = None,
     saves: tuple[str, ...] = NOTHING,
 ) -> Tensor:
     """The result of an op: ``data``, plus its place in the graph when one is being recorded.
 
-    ``rule`` is the op's backward rule, ``tangent`` its forward-mode rule, and ``saves``
+    ``rule`` is the op's backward rule, ``tangent`` its forward-mode rule (or
+    ``SAME_AS_BACKWARD``), and ``saves``
     says which values the backward rule reads (``INPUTS``, ``OUTPUT``, both or
     ``NOTHING``), so that the backward pass can refuse values changed in place since.
 
@@ -618,7 +629,7 @@ def _record(
     out._op = op
     out._counter = None
     if _ForwardMode.token is not None:
-        _push_tangent(out, parents, tangent)
+        _push_tangent(out, parents, rule, tangent)
     if _GradMode.enabled:
         for parent in parents:
             if parent.requires_grad:
@@ -700,7 +711,16 @@ def _share_buffer(view: Tensor, base: Tensor) -> Tensor:
     return view
 
 
-def _push_tangent(out: Tensor, parents: tuple[Tensor, ...], tangent: Callable | None) -> None:
+def _backward_as_tangent(rule: Callable[..., tuple]) -> Callable[..., Any]:
+    def tangent(dots, out, *inputs):
+        return rule(dots[0], out, *inputs)[0]
+
+    return tangent
+
+
+def _push_tangent(
+    out: Tensor, parents: tuple[Tensor, ...], rule: Callable, tangent: Callable | str | None
+) -> None:
     """Forward mode: the tangent of ``out`` from its parents' tangents, by the op's rule."""
     token = _ForwardMode.token
     dots = []
@@ -711,6 +731,8 @@ def _push_tangent(out: Tensor, parents: tuple[Tensor, ...], tangent: Callable | 
         return  # nothing here depends on the inputs being differentiated
     if tangent is None:
         raise NotImplementedError(f"forward mode: {out._op!r} has no tangent rule")
+    if tangent is SAME_AS_BACKWARD:
+        tangent = _backward_as_tangent(rule)
     dots = [
         np.broadcast_to(np.zeros((), parent.dtype), parent.shape) if dot is None else dot
         for parent, dot in zip(parents, dots)
