@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted(p.parent.name for p in (ROOT / "solutions").glob("[0-9][0-9]_*/*.ipynb"))
 PART_ONE = ["01_derivatives", "02_value", "03_backward", "04_more_ops", "05_neural_net"]
+PART_TWO = ["06_tensors", "07_training", "08_beyond"]
 
 
 def _source(lesson: str) -> nbformat.NotebookNode:
@@ -45,17 +46,24 @@ def test_test_cells_explain_failures_and_hidden_tests_check_own_work(lesson):
     assert "check_own_work" in hidden, f"{lesson}: hidden tests never check the work is own"
 
 
-def test_part_one_has_at_least_25_graded_exercises():
-    present = [lesson for lesson in PART_ONE if lesson in LESSONS]
-    count = sum(
-        1
-        for lesson in present
-        for c in _source(lesson).cells
-        if _nbgrader(c).get("solution") and c.cell_type == "code"
+def _exercises(lesson: str) -> int:
+    return sum(
+        1 for c in _source(lesson).cells if _nbgrader(c).get("solution") and c.cell_type == "code"
     )
-    if len(present) < len(PART_ONE):
-        pytest.skip(f"lessons missing: {sorted(set(PART_ONE) - set(present))}")
-    assert count >= 25, f"part one has {count} graded exercises, expected at least 25"
+
+
+@pytest.mark.parametrize(("part", "minimum"), [(PART_ONE, 25), (PART_TWO, 15)], ids=["one", "two"])
+def test_each_part_has_its_graded_exercises(part, minimum):
+    missing = sorted(set(part) - set(LESSONS))
+    if missing:
+        pytest.skip(f"lessons missing: {missing}")
+    count = sum(_exercises(lesson) for lesson in part)
+    assert count >= minimum, f"{part} have {count} graded exercises, expected at least {minimum}"
+
+
+def test_every_lesson_has_a_student_notebook():
+    released = sorted(p.parent.name for p in (ROOT / "course").glob("[0-9][0-9]_*/*.ipynb"))
+    assert released == LESSONS
 
 
 @pytest.mark.slow
