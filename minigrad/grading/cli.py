@@ -1,4 +1,4 @@
-"""The ``minigrad-course`` command: ``release`` and ``check`` for instructors."""
+"""The ``minigrad-course`` command: ``release``, ``check`` and ``grade`` for instructors."""
 
 from __future__ import annotations
 
@@ -26,10 +26,13 @@ def main(argv: list[str] | None = None) -> int:
         help="check that course/ is in sync, leaks nothing, and grades to full and zero marks",
     )
     check_cmd.add_argument("assignments", nargs="*", help="e.g. 01_derivatives (default: all)")
+    _add_grade_command(commands)
     args = parser.parse_args(argv)
 
     try:
         root = args.root.resolve() if args.root else find_root()
+        if args.command == "grade":
+            return _grade(root, args)
         chosen = assignments(root, args.assignments)
         if not chosen:
             raise CourseError(f"no assignments found in {root / 'solutions'}")
@@ -50,6 +53,82 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 1
     print(f"all {len(chosen)} assignment(s) check out")
+    return 0
+
+
+def _add_grade_command(commands) -> None:
+    grade_cmd = commands.add_parser(
+        "grade",
+        help="autograde a class: grades.csv, tests.csv, feedback and the gradebook in OUT",
+        description="Grade SUBMISSIONS (<student_id>/<assignment>/<notebook>.ipynb, or a folder "
+        "of LMS zip downloads) with nbgrader, every kernel under limits and in a folder of "
+        "its own. See docs/instructors.md.",
+    )
+    grade_cmd.add_argument("submissions", type=Path, help="the folder of submissions")
+    grade_cmd.add_argument("--out", type=Path, required=True, help="where results go")
+    grade_cmd.add_argument("--jobs", type=int, default=1, help="submissions graded at once (1)")
+    grade_cmd.add_argument(
+        "--timeout", type=int, help="seconds a cell may run (default: nbgrader_config.py's)"
+    )
+    grade_cmd.add_argument(
+        "--notebook-timeout", type=int, help="seconds a whole notebook may run (5x --timeout)"
+    )
+    grade_cmd.add_argument(
+        "--db", help="the gradebook as an SQLAlchemy URL (default: SQLite in OUT)"
+    )
+    grade_cmd.add_argument(
+        "--assignment",
+        action="append",
+        default=[],
+        help="grade only this assignment (repeat for more; default: every one submitted)",
+    )
+    grade_cmd.add_argument(
+        "--memory", type=_size, default="2G", help="memory cap per kernel (2G; M and K too)"
+    )
+    grade_cmd.add_argument(
+        "--cpu-time", type=int, help="CPU seconds per kernel (default: --notebook-timeout)"
+    )
+    grade_cmd.add_argument(
+        "--processes", type=int, default=64, help="processes a kernel may start (64)"
+    )
+
+
+def _size(text: str) -> int:
+    """A size such as 2G, 512M or 1048576 (bytes), for --memory."""
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
+    try:
+        if text[-1:].upper() in units:
+            return int(float(text[:-1]) * units[text[-1].upper()])
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 2G or 512M)") from None
+
+
+def _grade(root: Path, args: argparse.Namespace) -> int:
+    from .grade import Settings, grade
+    from .kernel import Limits
+    from .workspace import cell_timeout, course_config
+
+    for name in ("jobs", "timeout", "notebook_timeout", "cpu_time", "processes"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise CourseError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
+    timeout = args.timeout or cell_timeout(course_config(root))
+    notebook_timeout = args.notebook_timeout or 5 * timeout
+    limits = Limits(
+        memory=args.memory,
+        cpu_seconds=args.cpu_time or notebook_timeout,
+        processes=args.processes,
+    )
+    settings = Settings(
+        jobs=args.jobs,
+        timeout=timeout,
+        notebook_timeout=notebook_timeout,
+        db=args.db,
+        assignments=tuple(args.assignment),
+        limits=limits,
+    )
+    grade(root, args.submissions, args.out, settings)
     return 0
 
 

@@ -1,0 +1,226 @@
+"""Running a submission for nbgrader: in a folder of its own, under limits, every failure noted.
+
+nbgrader's ``Execute`` preprocessor starts the kernel in the folder of the autograded copy,
+inside the grading workspace, next to the gradebook and the instructor's notebooks; and a
+kernel that dies ends nbgrader's work on the whole submission.  ``GradingExecute`` takes its
+place in ``Autograde.autograde_preprocessors`` (see workspace.py) and changes five things:
+
+1. the kernel starts in a fresh temporary folder holding only the student's notebook, from
+   the grading kernelspec, whose launcher sets the resource limits (kernel.py);
+2. a kernel that fails to start (two kernels racing for one port under ``--jobs``) is
+   started again, up to ``start_attempts`` times;
+3. a cell past its time limit is interrupted, as nbgrader does; if the kernel does not
+   answer after that, or the notebook's total time runs out, later cells are not run;
+4. a kernel that dies ends the run: the cell it died in and every later cell get an error
+   output (so no test among them counts as passed), and nbgrader still gets the notebook;
+5. a cell's output is cut off past ``max_output_bytes``, so a student printing in a loop
+   cannot exhaust the grader's memory.
+
+Each run writes a JSON report (timeouts, crash, cells not run, output cut off) that the
+workspace reads.  Outputs alone would not do: student code can print anything, including a
+fake ``CellTimeoutError``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import DeadKernelError
+from nbclient.util import ensure_async, run_sync
+from nbconvert.preprocessors.execute import NotebookClient
+from nbgrader.preprocessors import Execute
+from traitlets import Float, Integer, Unicode
+
+from .kernel import LOG_VARIABLE
+
+NOT_RUN = "CellNotRun"
+KERNEL_DIED = "KernelDied"
+
+
+class GradingExecute(Execute):
+    """nbgrader's Execute, run in a sandbox folder with the limits and the reports above."""
+
+    report_directory = Unicode(
+        help="where to write <student>/<assignment>/<notebook>.json reports"
+    ).tag(config=True)
+    submitted_directory = Unicode(
+        help="nbgrader's submitted/ folder: the student's notebook is copied from there"
+    ).tag(config=True)
+    notebook_timeout = Integer(600, help="seconds for the whole notebook").tag(config=True)
+    interrupt_grace = Float(5.0, help="seconds a kernel has to answer after an interrupt").tag(
+        config=True
+    )
+    start_attempts = Integer(3, help="tries to start a kernel").tag(config=True)
+    max_output_bytes = Integer(1_000_000, help="output kept per cell").tag(config=True)
+    cpu_seconds = Integer(600, help="the kernel's CPU limit, named in reports").tag(config=True)
+
+    # Our own bookkeeping decides what a stuck kernel means; nbgrader's default would raise.
+    raise_on_iopub_timeout = False
+
+    def preprocess(self, nb, resources, km=None):
+        ids = resources["nbgrader"]
+        report = {"timeouts": [], "crash": None, "stopped": None, "truncated": [], "starts": 0}
+        sandbox = Path(tempfile.mkdtemp(prefix="minigrad-kernel-"))
+        try:
+            work = sandbox / "work"
+            work.mkdir()
+            name = f"{ids['notebook']}.ipynb"
+            submitted = Path(self.submitted_directory, ids["student"], ids["assignment"], name)
+            if submitted.is_file():
+                shutil.copyfile(submitted, work / name)
+            log = sandbox / "kernel.log"
+            for attempt in range(1, self.start_attempts + 1):
+                report["starts"] = attempt
+                try:
+                    return self._run(nb, resources, km, work, log, report)
+                except Exception:
+                    if self._cells_started or attempt == self.start_attempts:
+                        raise
+                    self.log.warning("the kernel did not start (attempt %d); retrying", attempt)
+                    time.sleep(random.uniform(0.2, 1.0))
+        finally:
+            if report["crash"] is not None:
+                report["crash"]["log"] = _tail(sandbox / "kernel.log")
+            shutil.rmtree(sandbox, ignore_errors=True)
+            self._write_report(ids, report)
+
+    def _run(self, nb, resources, km, work: Path, log: Path, report: dict):
+        """nbconvert's ExecutePreprocessor.preprocess, with our start, stop and crash rules."""
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self._report = report
+        self._cells_started = 0
+        self._stopped: str | None = None
+        self._current = -1
+        self._output_bytes: dict[int, int] = {}
+        self._deadline = time.monotonic() + self.notebook_timeout
+        environment = {**os.environ, LOG_VARIABLE: str(log)}
+        with self.setup_kernel(cwd=str(work), env=environment):
+            info = self.wait_for_reply(self.kc.kernel_info())
+            self.nb.metadata["language_info"] = info["content"]["language_info"]
+            for index, cell in enumerate(self.nb.cells):
+                if cell.cell_type != "code" or not cell.source.strip():
+                    continue
+                if self._stopped is None and time.monotonic() >= self._deadline:
+                    self._stop(
+                        f"the notebook ran past its total limit of {self.notebook_timeout} s"
+                    )
+                if self._stopped is not None:
+                    cell.outputs = [_error(NOT_RUN, f"not run: {self._stopped}")]
+                    cell.execution_count = None
+                    continue
+                self._current = index
+                self._cells_started += 1
+                try:
+                    self.execute_cell(cell, index, store_history=True)
+                except DeadKernelError:
+                    self._record_crash(cell, index)
+        self.set_widgets_metadata()
+        return self.nb, self.resources
+
+    def _stop(self, reason: str) -> None:
+        if self._stopped is None:
+            self._stopped = reason
+            self._report["stopped"] = {"cell": self._current, "reason": reason}
+
+    def _record_crash(self, cell, index: int) -> None:
+        code = _exit_code(self.km)
+        reason = describe_exit(code, self.cpu_seconds)
+        self._report["crash"] = {"cell": index, "exit_code": code, "reason": reason}
+        cell.outputs.append(_error(KERNEL_DIED, f"the kernel died running this cell: {reason}"))
+        self._stop("the kernel died in an earlier cell")
+
+    def _get_timeout(self, cell):
+        """The cell's limit, cut short when the notebook's total time is nearly spent."""
+        timeout = super()._get_timeout(cell)
+        remaining = max(1, int(self._deadline - time.monotonic()))
+        return remaining if timeout is None else min(timeout, remaining)
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        reply = await super()._async_handle_timeout(timeout, cell)  # interrupts the kernel
+        self._report["timeouts"].append(self._current)
+        if not await self._kernel_answers(self.interrupt_grace):
+            await ensure_async(self.km.shutdown_kernel(now=True))
+            self._stop("an earlier cell ran past its time limit and did not stop when interrupted")
+        elif time.monotonic() >= self._deadline:
+            self._stop(f"the notebook ran past its total limit of {self.notebook_timeout} s")
+        return reply
+
+    async def _kernel_answers(self, within: float) -> bool:
+        """Whether the kernel replies to a kernel_info request within ``within`` seconds: a
+        kernel still busy with the interrupted cell cannot."""
+        msg_id = self.kc.kernel_info()
+        deadline = time.monotonic() + within
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+            except Exception:  # queue.Empty: no answer in time
+                return False
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return True
+        return False
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(json.dumps(msg.get("content", {})))
+        used = self._output_bytes.get(cell_index, 0) + size
+        self._output_bytes[cell_index] = used
+        if used <= self.max_output_bytes:
+            return super().output(outs, msg, display_id, cell_index)
+        if cell_index not in self._report["truncated"]:
+            self._report["truncated"].append(cell_index)
+            note = f"[output cut off: this cell printed more than {self.max_output_bytes} bytes]"
+            outs.append(nbformat.v4.new_output("stream", name="stderr", text=note + "\n"))
+        return None
+
+    def _write_report(self, ids: dict, report: dict) -> None:
+        if not self.report_directory:
+            return
+        path = Path(self.report_directory, ids["student"], ids["assignment"], ids["notebook"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.with_suffix(".json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+
+    execute_cell = run_sync(Execute.async_execute_cell)
+
+
+def describe_exit(code: int | None, cpu_seconds: int) -> str:
+    """Why a kernel process ended, in words an instructor can act on."""
+    if code is None:
+        return "it stopped answering"
+    if code >= 0:
+        return f"it exited with code {code} (os._exit, or exit() in a cell)"
+    number = -code
+    name = signal.Signals(number).name if number in signal.valid_signals() else str(number)
+    reasons = {
+        "SIGXCPU": f"it used up its {cpu_seconds} s of CPU time",
+        "SIGKILL": "it was killed (SIGKILL: out of memory, or past its CPU time)",
+        "SIGSEGV": "it crashed (SIGSEGV: a segmentation fault)",
+        "SIGABRT": "it aborted (SIGABRT: often a failed allocation in a C library)",
+        "SIGBUS": "it crashed (SIGBUS)",
+    }
+    return reasons.get(name, f"it was killed by {name}")
+
+
+def _exit_code(km) -> int | None:
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    return None if process is None else process.poll()
+
+
+def _error(ename: str, evalue: str):
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
