@@ -567,8 +567,8 @@ class Tensor:
         return ops.reshape(self, shape)
 
     def transpose(self, *axes: Any) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], tuple | list):
-            axes = tuple(axes[0])
+        if len(axes) == 1 and isinstance(axes[0], tuple | list | None):
+            axes = None if axes[0] is None else tuple(axes[0])
         return ops.transpose(self, axes or None)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:

@@ -916,3 +916,8 @@ def test_shape_ndim_numel_and_tolist():
     assert t.shape == (2, 3) and t.ndim == 2 and t.numel() == 6
     assert Tensor([[1, 2]]).tolist() == [[1.0, 2.0]]
     assert Tensor(3.0).shape == () and Tensor(3.0).ndim == 0
+
+
+def test_transpose_none_reverses_the_axes_as_in_numpy():
+    x = Tensor(np.arange(6.0).reshape(1, 2, 3))
+    assert x.transpose(None).shape == (3, 2, 1) == x.transpose().shape
