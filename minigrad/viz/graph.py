@@ -209,9 +209,9 @@ class GraphView(widgets.VBox):
         elif frame.kind == "before":
             text = (
                 f"<b>Before backward()</b>: no gradient computed yet.  Press ▶ or <i>step ▶</i> "
-                f"to watch the pass: the seed, then the {steps} nodes in the order backward() "
-                f"visits them (its topological order, reversed), each passing its gradient "
-                f"on to its operands."
+                f"to watch the pass: the seed, then the {steps} nodes in reversed topological "
+                f"order (the order backward() walks), each passing its gradient on to its "
+                f"operands."
             )
         elif frame.kind == "seed":
             root = nodes[frame.node]
@@ -239,16 +239,13 @@ class GraphView(widgets.VBox):
         status = self.replay.status
         root = self.graph_data.nodes[-1] if self.graph_data else None
         if status == "not run":
-            name = _name(root) if root else "the output"
-            how = (
-                "press <i>run backward()</i>, or call "
-                if callable(getattr(self.root, "backward", None))
-                else "run the backward pass, e.g. "
-            )
+            if not callable(getattr(self.root, "backward", None)):
+                return "<b>No gradients yet</b>: every grad is still 0."
+            name = escape(root.label or "out") if root else "out"
             return (
                 f"<b>No gradients yet</b>: every grad is still 0.  To step through the "
-                f"backward pass, {how}<code>{escape(root.label or 'out') if root else 'out'}"
-                f".backward()</code> and draw the graph again ({name} is the output)."
+                f"backward pass, press <i>run backward()</i>, or call "
+                f"<code>{name}.backward()</code> and draw the graph again."
             )
         return f"<b>The gradients as they are</b>: {escape(self.replay.message)}."
 
@@ -257,17 +254,21 @@ class GraphView(widgets.VBox):
         assert graph is not None and frame.node is not None
         node = graph.nodes[frame.node]
         grad = frame.grads[frame.node]
-        head = f"<b>Step {number_in_pass} of {steps}</b>: at {_name(node)}"
+        head = f"<b>Step {number_in_pass} of {steps}</b>: {_name(node)}"
         if node.leaf:
             return (
-                f"{head}, an input: nothing to pass on.  Its grad, "
+                f"{head} has no operands: nothing to pass on.  Its grad, "
                 f"{grad_text(grad, node, digits=6)}, is final."
             )
         operands = [graph.nodes[e.source] for e in graph.edges if e.target == frame.node]
         formula = " = " + _formula(node.op, [_plain(o) for o in operands])
+        if frame.node == graph.root:
+            why = "the seed"
+        else:
+            why = "final: every node that uses it has already passed its share back"
         lines = [
-            f"{head}{formula}.  Its grad, {grad_text(grad, node, digits=6)}, is final: "
-            f"every node that uses it has already passed its share back.  It passes it on:"
+            f"{head}{formula}.  Its grad, {grad_text(grad, node, digits=6)}, is {why}.  "
+            f"It passes it on:"
         ]
         if not frame.pushes:
             lines.append("(none of its operands needs a gradient)")
@@ -279,7 +280,7 @@ class GraphView(widgets.VBox):
                 before = number(push.before if push.before is not None else 0.0, 6)
                 lines.append(
                     f"{_plain(operand)}.grad += ∂{_plain(node)}/∂{_plain(operand)} {TIMES} "
-                    f"{_plain(node)}.grad = {number(push.local, 6)} {TIMES} {number(grad, 6)} = "
+                    f"{_plain(node)}.grad = {_factor(push.local)} {TIMES} {_factor(grad)} = "
                     f"{number(push.amount, 6)}, so {_plain(operand)}.grad goes from {before} "
                     f"to <b>{after}</b>"
                 )
@@ -309,8 +310,9 @@ class GraphView(widgets.VBox):
             for op, count in histogram_rows(summary.ops)
         )
         largest = "".join(
-            f"<tr><td>{escape(name)}</td><td>{escape(data)}</td><td>{escape(grad)}</td></tr>"
-            for name, data, grad in summary.largest
+            f"<tr><td>{escape(label) or '<i>no label</i>'}</td><td>{escape(data)}</td>"
+            f"<td>{escape(grad)}</td></tr>"
+            for label, data, grad in summary.largest
         )
         return (
             f"<div class='mg-summary' style='line-height:1.5'><b>A graph of {summary.nodes:,} "
@@ -321,7 +323,8 @@ class GraphView(widgets.VBox):
             f"up to {self.max_nodes} nodes)."
             f"<div style='display:flex;gap:2em;align-items:flex-start'>"
             f"<table><tr><th>operation</th><th>nodes</th></tr>{ops}</table>"
-            f"<table><tr><th>input</th><th>data</th><th>largest grads</th></tr>{largest}"
+            f"<table><tr><th colspan='3'>the inputs with the largest gradients</th></tr>"
+            f"<tr><th>label</th><th>data</th><th>grad</th></tr>{largest}"
             f"</table></div></div>"
         )
 
@@ -337,6 +340,12 @@ def _formula(op: str, operands: list[str]) -> str:
     if len(operands) == 1 and op == "neg":
         return f"-{operands[0]}"
     return f"{op}({', '.join(operands)})"
+
+
+def _factor(x: float) -> str:
+    """A number inside a product: negative ones in parentheses, (-3) x (-10)."""
+    text = number(x, 6)
+    return f"({text})" if text.startswith("-") else text
 
 
 def _name(node: Any) -> str:

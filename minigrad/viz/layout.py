@@ -29,7 +29,7 @@ Nothing here knows about Values or SVG: the input is node sizes and edges betwee
 
 from __future__ import annotations
 
-import itertools
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,21 +37,27 @@ __all__ = ["Layout", "count_crossings", "layered_layout"]
 
 Point = tuple[float, float]
 
+# Graphs of at most this many nodes and waypoints get the thorough crossing reduction.
+SMALL = 60
+
 
 @dataclass(frozen=True)
 class Layout:
     """The result of ``layered_layout``.
 
-    ``x`` and ``y`` are the centres of the nodes, ``layer`` their columns, ``rows`` the order
-    of the nodes (and waypoints, as negative numbers) in each column from top to bottom.
+    ``x`` and ``y`` are the centres of the nodes, ``layer`` their columns.  ``rows`` lists
+    each column from top to bottom, waypoints included (numbered from the number of nodes
+    up), and ``segments`` every piece of edge between neighbouring columns, so that the
+    crossings can be counted again (``count_crossings(rows, segments)``).
     ``routes[(u, v)]`` lists the waypoints an edge from u to v bends through (empty for an
-    edge between neighbouring columns).  ``crossings`` counts the pairs of edges that cross.
+    edge between neighbouring columns); ``crossings`` counts the pairs of segments that cross.
     """
 
     x: tuple[float, ...]
     y: tuple[float, ...]
     layer: tuple[int, ...]
     rows: tuple[tuple[int, ...], ...]
+    segments: tuple[tuple[int, int], ...]
     routes: dict[tuple[int, int], tuple[Point, ...]]
     width: float
     height: float
@@ -138,7 +144,8 @@ def layered_layout(
         x=tuple(x[:n]),
         y=tuple(y[:n]),
         layer=tuple(layer),
-        rows=tuple(tuple(node if node < n else -1 for node in col) for col in columns),
+        rows=tuple(tuple(col) for col in columns),
+        segments=tuple((u, w) for u, targets in enumerate(neighbours_down) for w in targets),
         routes=routes,
         width=width,
         height=height,
@@ -146,23 +153,22 @@ def layered_layout(
     )
 
 
-def count_crossings(
-    columns: Sequence[Sequence[int]], neighbours_down: Sequence[Sequence[int]]
-) -> int:
-    """How many pairs of edges cross, for nodes ordered top to bottom in ``columns``.
+def count_crossings(columns: Sequence[Sequence[int]], segments: Sequence[tuple[int, int]]) -> int:
+    """How many pairs of edges cross, for nodes ordered top to bottom in ``columns`` and
+    edges ``segments`` between neighbouring columns.
 
     Two edges between the same two columns cross when their ends are in opposite orders.
     Listing the edges by their left end, the crossings are the inversions among their right
-    ends, counted by merge sort in O(E log E).
+    ends, counted while merge-sorting in O(E log E).
     """
-    total = 0
-    for left, right in itertools.pairwise(columns):
-        row = {node: i for i, node in enumerate(right)}
-        ends = sorted(
-            (i, row[w]) for i, node in enumerate(left) for w in neighbours_down[node] if w in row
-        )
-        total += _inversions([end for _, end in ends])
-    return total
+    where = {node: (c, i) for c, column in enumerate(columns) for i, node in enumerate(column)}
+    between: dict[int, list[tuple[int, int]]] = {}
+    for u, v in segments:
+        (cu, iu), (cv, iv) = where[u], where[v]
+        if cv != cu + 1:
+            raise ValueError(f"segment {(u, v)} does not join neighbouring columns")
+        between.setdefault(cu, []).append((iu, iv))
+    return sum(_inversions([end for _, end in sorted(ends)]) for ends in between.values())
 
 
 # ---------------------------------------------------------------------- the steps
@@ -231,23 +237,44 @@ def _reduce_crossings(
     down: list[list[int]],
     sweeps: int,
 ) -> tuple[list[list[int]], int]:
+    """The best order found by barycentre sweeps, each followed by a local improvement.
+
+    For small graphs (the lessons' are) the improvement is sifting, and the search starts
+    again from a few shuffled orders: the heuristics can stall where only moving two nodes
+    at once helps, and another start usually avoids that.  Sifting costs a time quadratic
+    in the height of a column, so larger graphs get one start and the cheaper swapping of
+    neighbours.
+    """
+    size = sum(len(col) for col in columns)
+    small = size <= SMALL
+    improve = _sift if small else _swap_neighbours
     best = [list(col) for col in columns]
-    best_count = count_crossings(best, down)
-    current = [list(col) for col in columns]
-    for sweep in range(sweeps):
+    best_count = _crossings(best, down)
+    rng = random.Random(0)  # the same drawing every time
+    restarts = 12 if small else 0
+    starts = [columns] + [[rng.sample(col, len(col)) for col in columns] for _ in range(restarts)]
+    for start in starts:
         if best_count == 0:
             break
-        if sweep % 2 == 0:  # left to right: order by the neighbours on the left
-            for c in range(1, len(current)):
-                current[c] = _by_barycentre(current[c], current[c - 1], up)
-        else:  # right to left: order by the neighbours on the right
-            for c in range(len(current) - 2, -1, -1):
-                current[c] = _by_barycentre(current[c], current[c + 1], down)
-        _swap_neighbours(current, up, down)
-        count = count_crossings(current, down)
-        if count < best_count:
-            best, best_count = [list(col) for col in current], count
+        current = [list(col) for col in start]
+        for sweep in range(sweeps):
+            if sweep % 2 == 0:  # left to right: order by the neighbours on the left
+                for c in range(1, len(current)):
+                    current[c] = _by_barycentre(current[c], current[c - 1], up)
+            else:  # right to left: order by the neighbours on the right
+                for c in range(len(current) - 2, -1, -1):
+                    current[c] = _by_barycentre(current[c], current[c + 1], down)
+            improve(current, up, down)
+            count = _crossings(current, down)
+            if count < best_count:
+                best, best_count = [list(col) for col in current], count
+            if best_count == 0:
+                break
     return best, best_count
+
+
+def _crossings(columns: list[list[int]], down: list[list[int]]) -> int:
+    return count_crossings(columns, [(u, w) for u, targets in enumerate(down) for w in targets])
 
 
 def _by_barycentre(column: list[int], beside: list[int], neighbours: list[list[int]]) -> list[int]:
@@ -262,10 +289,50 @@ def _by_barycentre(column: list[int], beside: list[int], neighbours: list[list[i
     return [node for _, _, node in keyed]
 
 
+def _sift(columns: list[list[int]], up: list[list[int]], down: list[list[int]]) -> None:
+    """Move each node, in turn, to the place in its column where it crosses least ("sifting").
+
+    Which of two nodes u, v sits above the other decides how their edges cross, on both
+    sides of the column: with ``cost(u, v)`` the crossings when u is above v, putting v at
+    place p costs the sum of cost(u, v) over the nodes above and cost(v, u) over those below.
+    Sliding v down past one node u changes that by cost(u, v) - cost(v, u), so all places
+    are tried in one pass.  Stronger than swapping neighbours, which stops at the first
+    place where no single swap helps.
+    """
+    for _ in range(4):
+        moved = False
+        for c, column in enumerate(columns):
+            if len(column) < 2:
+                continue
+            left = {node: i for i, node in enumerate(columns[c - 1])} if c > 0 else {}
+            right = (
+                {node: i for i, node in enumerate(columns[c + 1])} if c + 1 < len(columns) else {}
+            )
+
+            def cost(a: int, b: int, left: dict = left, right: dict = right) -> int:
+                return _pair_crossings(a, b, up, left) + _pair_crossings(a, b, down, right)
+
+            for v in list(column):
+                others = [u for u in column if u != v]
+                here = column.index(v)
+                total = sum(cost(v, u) for u in others)  # v at the top
+                totals = [total]
+                for u in others:  # v one place further down
+                    total += cost(u, v) - cost(v, u)
+                    totals.append(total)
+                best = min(range(len(totals)), key=lambda place: (totals[place], place != here))
+                if totals[best] < totals[here]:
+                    others.insert(best, v)
+                    column[:] = others
+                    moved = True
+        if not moved:
+            return
+
+
 def _swap_neighbours(columns: list[list[int]], up: list[list[int]], down: list[list[int]]) -> None:
     """Swap neighbours in a column while that removes crossings (the "greedy switch")."""
     for _ in range(4):
-        improved = False
+        moved = False
         for c, column in enumerate(columns):
             left = {node: i for i, node in enumerate(columns[c - 1])} if c > 0 else {}
             right = (
@@ -277,8 +344,8 @@ def _swap_neighbours(columns: list[list[int]], up: list[list[int]], down: list[l
                 after = _pair_crossings(b, a, up, left) + _pair_crossings(b, a, down, right)
                 if after < before:
                     column[i], column[i + 1] = b, a
-                    improved = True
-        if not improved:
+                    moved = True
+        if not moved:
             return
 
 

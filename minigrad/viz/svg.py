@@ -227,7 +227,8 @@ class GraphPicture:
             ty = top + PAD + LINE * k + 11
             tx = left + PAD
             if k == len(lines) - 1:  # the gradient, coloured by how final it is
-                text = "grad " + grad_text(grad, node)
+                text = grad_text(grad, node)
+                text = text if text == "no grad" else "grad " + text
                 if frame.kind == "stored":
                     colour = INK if grad is not None or node.kind == "value" else MUTED
                 elif grad is None:

@@ -153,8 +153,8 @@ class Replay:
 @dataclass(frozen=True)
 class Summary:
     """A graph too large to draw: counts, the operations used, the inputs with the largest
-    gradients, and the ``near`` nodes closest to the output (``cut[i]`` operands of node i
-    of ``near`` are not shown)."""
+    gradients (label, data, grad), and the nodes closest to the output (``cut[i]`` operands
+    of node i of ``near`` are not shown)."""
 
     kind: str
     nodes: int
@@ -170,7 +170,7 @@ class Summary:
 # ---------------------------------------------------------------------- collecting
 
 
-def collect(root: Any, max_nodes: int = 200, near: int = 40) -> Graph | Summary:
+def collect(root: Any, max_nodes: int = 200, near: int = 40, levels: int = 6) -> Graph | Summary:
     """The graph behind ``root``, or a ``Summary`` of it when it has more than ``max_nodes``
     nodes.  Either way the work is linear in the size of the graph; only a graph of at most
     ``max_nodes`` nodes (or the ``near`` nodes of a summary) is ever laid out."""
@@ -178,7 +178,7 @@ def collect(root: Any, max_nodes: int = 200, near: int = 40) -> Graph | Summary:
     order, operands = _walk(root, kind)
     if len(order) <= max_nodes:
         return _graph_of(order, operands, kind)
-    return _summarise(root, order, operands, kind, near)
+    return _summarise(root, order, operands, kind, near, levels)
 
 
 def _kind_of(root: Any) -> str:
@@ -197,9 +197,21 @@ def _operands_of(node: Any, kind: str) -> tuple[Any, ...]:
 
 
 def _walk(root: Any, kind: str) -> tuple[list[Any], dict[int, tuple[Any, ...]]]:
-    """Every node once, each after its operands, the root last: the engines' iterative
-    depth-first search, over all operands (a tensor's constants included)."""
-    order: list[Any] = []
+    """Every node once, each after its operands, the root last, and each node's operands.
+
+    For minigrad's Value this is the engine's own ``topological_order()``; for a Tensor (whose
+    engine order leaves out constants, which the picture shows) and for other Value classes,
+    the same iterative depth-first search runs here.
+    """
+    engine = getattr(root, "topological_order", None)
+    if kind == "value" and callable(engine):
+        try:
+            order = list(engine())
+        except Exception:  # a switched-off or broken method: walk the graph here instead
+            order = None
+        if order is not None and order and order[-1] is root:
+            return order, {id(node): tuple(node._prev) for node in order}
+    order = []
     operands: dict[int, tuple[Any, ...]] = {}
     placed: set[int] = set()
     stack = [root]
@@ -255,22 +267,26 @@ def _describe(obj: Any, kind: str) -> Node:
 
 
 def _summarise(
-    root: Any, order: list[Any], operands: dict[int, tuple[Any, ...]], kind: str, near: int
+    root: Any,
+    order: list[Any],
+    operands: dict[int, tuple[Any, ...]],
+    kind: str,
+    near: int,
+    levels: int,
 ) -> Summary:
     depth: dict[int, int] = {}
-    ops: Counter[str] = Counter()
-    edges = inputs = 0
+    edges = 0
     leaves = []
     for obj in order:
         inputs_of = operands[id(obj)]
-        edges += len(inputs_of)
-        depth[id(obj)] = 1 + max((depth[id(p)] for p in inputs_of), default=-1)
-        op = str(getattr(obj, "_op", "") or "")
-        if op:
-            ops[op] += 1
+        if inputs_of:
+            edges += len(inputs_of)
+            depth[id(obj)] = 1 + max([depth[id(p)] for p in inputs_of])
         else:
-            inputs += 1
+            depth[id(obj)] = 0
             leaves.append(obj)
+    ops = Counter([str(obj._op) for obj in order if obj._op])
+    inputs = len(leaves)
 
     def size(obj: Any) -> float:
         grad = getattr(obj, "grad", None)
@@ -284,12 +300,14 @@ def _summarise(
         node = _describe(obj, kind)
         grad = _grad_of(obj, node)
         data = _shape_text(node.shape) if kind == "tensor" else number(node.data)
-        largest.append((node.name, data, grad_text(grad, node)))
+        largest.append((node.label, data, grad_text(grad, node)))
 
     # The nodes nearest the output, breadth first along operands.
     chosen: dict[int, Any] = {id(root): root}
     frontier = [root]
-    while frontier and len(chosen) < near:
+    for _ in range(levels):
+        if not frontier or len(chosen) >= near:
+            break
         following = []
         for obj in frontier:
             for p in operands[id(obj)]:
@@ -297,8 +315,8 @@ def _summarise(
                     chosen[id(p)] = p
                     following.append(p)
         frontier = following
-    position = {id(obj): i for i, obj in enumerate(order)}
-    shown = sorted(chosen.values(), key=lambda obj: position[id(obj)])
+    # by depth: every operand is shallower than the nodes computed from it
+    shown = sorted(chosen.values(), key=lambda obj: depth[id(obj)])
     sub = {id(obj): tuple(p for p in operands[id(obj)] if id(p) in chosen) for obj in shown}
     graph = _graph_of(shown, sub, kind)
     cut = {
