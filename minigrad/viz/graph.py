@@ -77,7 +77,8 @@ class GraphView(widgets.VBox):
             layout=widgets.Layout(width="360px"),
         )
         self.play = widgets.Play(min=0, max=0, value=0, interval=1200, description="play")
-        widgets.jslink((self.play, "value"), (self.slider, "value"))  # runs in the browser
+        # play moves the slider in the browser itself; the kernel redraws on each new value
+        self.play_link = widgets.jslink((self.play, "value"), (self.slider, "value"))
         self.back = widgets.Button(description="◀ back", layout=widgets.Layout(width="90px"))
         self.forward = widgets.Button(description="step ▶", layout=widgets.Layout(width="90px"))
         self.run = widgets.Button(description="run backward()", button_style="warning")
