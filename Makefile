@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # JupyterLab refuses to run as root unless told to (containers, CI, Binder-like set-ups).
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help venv lab test test-quick bench release check lint clean
+.PHONY: help venv lab test test-quick bench release check grade lint clean
 
 help:
 	@echo "make lab         set up .venv and open the course in JupyterLab"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench       run the benchmarks (installs micrograd as a baseline)"
 	@echo "make release     regenerate course/ from solutions/ (instructors)"
 	@echo "make check       check course/ against solutions/ and grade both (instructors)"
+	@echo "make grade       grade a class: make grade SUBMISSIONS=dir OUT=dir [ARGS=--jobs 2]"
 	@echo "make lint        check the code with ruff"
 	@echo "make clean       remove .venv and caches"
 
@@ -27,7 +28,7 @@ $(STAMP): pyproject.toml
 	  echo "Creating $(VENV) with $$python ($$($$python --version))" && \
 	  $$python -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[course,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[course,dev,postgres]'
 	@touch $(STAMP)
 
 lab: $(STAMP)
@@ -50,6 +51,11 @@ release: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/minigrad-course check $(ARGS)
+
+SUBMISSIONS ?= submissions
+OUT ?= out
+grade: $(STAMP)
+	$(BIN)/minigrad-course grade $(SUBMISSIONS) --out $(OUT) $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check minigrad tests benchmarks

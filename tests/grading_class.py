@@ -10,6 +10,7 @@ points (``forward_difference`` to ``numerical_gradient``).
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,12 @@ class Expected:
 
 
 def read(step: str) -> nbformat.NotebookNode:
+    """The lesson's notebook in ``solutions`` or ``course`` (a fresh copy each time)."""
+    return copy.deepcopy(_read(step))
+
+
+@functools.cache
+def _read(step: str) -> nbformat.NotebookNode:
     return nbformat.read(str(ROOT / step / LESSON / f"{LESSON}.ipynb"), as_version=4)
 
 

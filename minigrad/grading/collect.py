@@ -195,7 +195,7 @@ def collect_zips(folder: Path, dest: Path, course: dict[str, tuple[str, ...]]) -
                         continue
                     parsed = _parse_member(info.filename, assignment_of)
                     if parsed is None:
-                        if not any(ignored(p) for p in PurePosixPath(info.filename).parts):
+                        if not ignored(PurePosixPath(info.filename).name):
                             skipped.append(f"{archive.name}:{info.filename}")
                         continue
                     student, notebook, reupload = parsed
@@ -241,12 +241,13 @@ def collect_zips(folder: Path, dest: Path, course: dict[str, tuple[str, ...]]) -
 def _parse_member(name: str, assignment_of: dict[str, str]) -> tuple[str, str, int] | None:
     """(student, notebook, re-upload number) for a zip member that follows the convention."""
     path = PurePosixPath(name)
-    if path.suffix.lower() != ".ipynb" or any(ignored(p) for p in path.parts):
+    parts = [p for p in path.parts if p not in ("/", ".", "..")]  # only names, never places
+    if path.suffix.lower() != ".ipynb" or any(ignored(p) for p in parts):
         return None
     match = _REUPLOAD.match(path.stem)
     stem = match["stem"]
     reupload = int(match["dash"] or match["paren"] or 0)
-    parents = path.parts[:-1]
+    parents = parts[:-1]
     if stem in assignment_of and len(parents) >= 2 and parents[-1] == assignment_of[stem]:
         return _student_id(parents[-2]), stem, reupload  # <student>/<assignment>/<notebook>
     if stem in assignment_of and parents and "_" in parents[-1]:

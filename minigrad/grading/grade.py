@@ -70,9 +70,11 @@ def grade(
         raise CourseError(f"--jobs must be at least 1, not {settings.jobs}")
     if out == submissions or out.is_relative_to(submissions):
         raise CourseError(f"--out {out} must not be inside the submissions ({submissions})")
-    course = {a: tuple(p.stem for p in notebooks(root, RELEASE, a)) for a in assignments(root)}
-    if settings.assignments:
-        assignments(root, list(settings.assignments))  # names each unknown one
+    released = {a: tuple(p.stem for p in notebooks(root, RELEASE, a)) for a in assignments(root)}
+    course = {a: names for a, names in released.items() if names}
+    for wanted in assignments(root, list(settings.assignments)) if settings.assignments else []:
+        if wanted not in course:
+            raise CourseError(f"{wanted} is not released: run `minigrad-course release {wanted}`")
     out.mkdir(parents=True, exist_ok=True)
 
     if has_zips(submissions):

@@ -38,7 +38,7 @@ def database_url(url: str) -> str:
         if importlib.util.find_spec("psycopg2") is None:
             if importlib.util.find_spec("psycopg") is None:
                 raise CourseError(
-                    "a PostgreSQL gradebook needs a driver: pip install 'minigrad-course[course]'"
+                    "a PostgreSQL gradebook needs a driver: pip install 'minigrad-course[postgres]'"
                 )
             return f"postgresql+psycopg://{rest}"
         return f"postgresql://{rest}"

@@ -21,7 +21,7 @@ TESTS_COLUMNS = ("student_id", "assignment", "notebook", "test", "score", "max_s
 
 
 @dataclass(frozen=True)
-class TestResult:
+class ScoredTest:
     name: str  # the test cell's grade_id
     score: float
     max_score: float
@@ -35,7 +35,7 @@ class NotebookResult:
     status: str
     detail: str = ""
     max_score: float = 0.0
-    tests: list[TestResult] = field(default_factory=list)
+    tests: list[ScoredTest] = field(default_factory=list)
     submitted_at: str | None = None  # nbgrader's timestamp.txt, when the submission had one
 
     def __post_init__(self) -> None:

@@ -20,11 +20,13 @@ from __future__ import annotations
 import copy
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbformat.validator import ValidationError, normalize
+from nbformat.warnings import MissingIDFieldWarning
 
 # A notebook this large is not a student's work but a runaway output; nbgrader would spend
 # minutes and gigabytes on it.
@@ -71,7 +73,9 @@ def read_submission(path: Path) -> nbformat.NotebookNode:
     if not isinstance(data, dict) or data.get("nbformat") not in (3, 4):
         raise InvalidNotebookError("JSON, but not a Jupyter notebook (no nbformat 3 or 4 header)")
     try:
-        nb = nbformat.reads(json.dumps(data), as_version=4)
+        with warnings.catch_warnings():  # a missing cell id is repaired just below
+            warnings.simplefilter("ignore", MissingIDFieldWarning)
+            nb = nbformat.reads(json.dumps(data), as_version=4)
         _, fixed = normalize(nb, strip_invalid_metadata=True)
         nb = nbformat.from_dict(fixed)
         nbformat.validate(nb)

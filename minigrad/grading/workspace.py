@@ -53,7 +53,7 @@ from .results import (
     TAMPERED,
     TIMEOUT,
     NotebookResult,
-    TestResult,
+    ScoredTest,
 )
 from .tamper import InvalidNotebookError, Restored, read_submission, restore_tests
 
@@ -289,7 +289,7 @@ class Workspace:
             if c.metadata.get("nbgrader", {}).get("grade")
         ]
         tests = [
-            TestResult(g, float(grades[g].auto_score or 0.0), float(grades[g].max_score))
+            ScoredTest(g, float(grades[g].auto_score or 0.0), float(grades[g].max_score))
             for g in order
             if g in grades
         ]

@@ -1,0 +1,130 @@
+"""Feedback without hidden tests (minigrad/grading/feedback.py), on hand-made notebooks."""
+
+from __future__ import annotations
+
+import nbformat
+from grading_class import LESSON, ROOT, TOPIC, cell, read, solved
+
+from minigrad.grading import feedback
+from minigrad.grading.results import NotebookResult, ScoredTest
+
+FD_TEST = f"{TOPIC}_forward_difference_test"
+SECRET = "check_close(forward_difference(math.exp, 0.0, 1e-7), 1.0, 'exp', 'hidden hint')"
+
+
+def _autograded():
+    """lesson 01 as nbgrader leaves it: test cells with a hidden test, one failing with a
+    traceback that quotes it, and a student cell that printed the test's source."""
+    nb = solved()
+    test = cell(nb, FD_TEST)
+    test.source += f"\n### BEGIN HIDDEN TESTS\n{SECRET}\n### END HIDDEN TESTS"
+    test.execution_count = 7
+    test.outputs = [
+        nbformat.v4.new_output(
+            "error",
+            ename="AssertionError",
+            evalue="forward_difference(exp) is 2.0, expected 1.0: <b>check the step</b>",
+            traceback=[
+                "\x1b[0;31m----------\x1b[0m",
+                "\x1b[0;31mAssertionError\x1b[0m    Traceback (most recent call last)",
+                f"Cell \x1b[0;32mIn[7], line 40\x1b[0m\n---> 40 {SECRET}\n",
+                "Cell \x1b[0;32mIn[6], line 9\x1b[0m, in forward_difference(f, x, h)\n"
+                "----> 9     return (f(x + h) - f(x)) / h / 0.5\n",
+                "\x1b[0;31mAssertionError\x1b[0m: forward_difference(exp) is 2.0",
+            ],
+        )
+    ]
+    printer = nbformat.v4.new_code_cell("print(In[-2])")
+    printer.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"x = 1\n{SECRET}\n")]
+    nb.cells.insert(nb.cells.index(test) + 1, printer)
+    return nb
+
+
+def _result(status="graded"):
+    tests = [ScoredTest(FD_TEST, 0.0, 1.0), ScoredTest(f"{TOPIC}_central_difference_test", 2, 2)]
+    return NotebookResult("alice", LESSON, LESSON, status, "", 3.0, tests)
+
+
+def test_hidden_lines_are_the_hidden_tests_not_seen_elsewhere():
+    source = read("solutions")
+    released = read("course")
+    visible = "\n".join(c.source for c in released.cells)
+    hidden = feedback.hidden_lines(source, visible)
+    assert hidden and all(line not in visible for line in hidden)
+    assert all(len(line) >= feedback.HIDDEN_MIN_LENGTH for line in hidden)
+    assert 'check_own_work(forward_difference, "forward_difference")' in hidden
+
+
+def test_the_student_view_has_no_hidden_test_anywhere():
+    view = feedback.student_view(_autograded(), read("course"), [SECRET], _result(), 10)
+    text = nbformat.writes(view)
+    assert SECRET not in text
+    assert "BEGIN HIDDEN TESTS" not in text
+    shown = cell(view, FD_TEST)
+    assert shown.source == cell(read("course"), FD_TEST).source
+    (error,) = shown.outputs
+    frames = "".join(error.traceback)
+    assert "In[7]" not in frames  # the test's own frame is gone
+    assert "return (f(x + h) - f(x)) / h / 0.5" in frames  # the student's frame stays
+    assert "the test's own lines are not shown" in frames
+    assert error.evalue.startswith("forward_difference(exp) is 2.0")
+
+
+def test_printed_hidden_lines_are_blanked_and_the_rest_kept():
+    view = feedback.student_view(_autograded(), read("course"), [SECRET], _result(), 10)
+    printer = next(c for c in view.cells if c.source == "print(In[-2])")
+    assert printer.outputs[0].text == "x = 1\n[a line of a hidden test was removed here]\n"
+
+
+def test_the_summary_names_each_test_with_points_and_an_escaped_message():
+    view = feedback.student_view(_autograded(), read("course"), [SECRET], _result(), 10)
+    summary = view.cells[0]
+    assert summary.cell_type == "markdown"
+    assert "<h3>Score: 2 / 3</h3>" in summary.source
+    assert f"<code>{FD_TEST}</code></td><td>0 / 1</td><td>failed" in summary.source
+    assert "&lt;b&gt;check the step&lt;/b&gt;" in summary.source  # no HTML from a student
+    assert "<td>2 / 2</td><td>passed" in summary.source
+
+
+def test_crashed_and_timeout_notebooks_say_so():
+    crashed = feedback.summary_html(_result("crashed"), {}, 10)
+    assert "could not be graded" in crashed and "kernel" in crashed
+    assert "Score" not in crashed
+    late = feedback.summary_html(_result("timeout"), {}, 10)
+    assert "time limit of 10 s" in late
+    page = "<h4>01_derivatives (Score: 3.0 / 10.0)</h4>"
+    assert feedback.mark_not_graded(page, "the kernel died") == (
+        "<h4>01_derivatives (not graded: the kernel died)</h4>"
+    )
+
+
+def test_huge_outputs_are_cut_to_a_readable_size():
+    nb = solved()
+    noisy = nbformat.v4.new_code_cell("print('x' * 10**6)")
+    noisy.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="x" * 10**6),
+        nbformat.v4.new_output("display_data", data={"image/png": "A" * 3_000_000}),
+    ]
+    nb.cells.append(noisy)
+    view = feedback.student_view(nb, read("course"), [], _result(), 10)
+    text, image = view.cells[-1].outputs
+    assert len(text.text) < feedback.MAX_TEXT + 100 and "more characters not shown" in text.text
+    assert image.data["image/png"] == ""
+    assert "removed" in image.data["text/plain"]
+
+
+def test_leaks_are_found_through_syntax_highlighting():
+    page = '<span class="n">check_close</span><span class="p">(</span>forward_difference'
+    assert feedback.html_text(page) == "check_close(forward_difference"
+    assert feedback.leaks(feedback.html_text(page), ["check_close(forward"]) == [
+        "check_close(forward"
+    ]
+    assert feedback.leaks("&lt;nothing&gt;", ["check_close("]) == []
+
+
+def test_the_missing_notebook_page_escapes_its_detail():
+    result = NotebookResult("bob", LESSON, LESSON, "invalid", "malformed <JSON>", 10.0)
+    page = feedback.page(result, f"{LESSON}/{LESSON}")
+    assert "not graded (invalid)" in page and "malformed &lt;JSON&gt;" in page
+    assert "Points possible: 10" in page
+    assert (ROOT / "course" / LESSON).is_dir()

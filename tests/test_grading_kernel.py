@@ -1,0 +1,144 @@
+"""The grading kernel: a launcher that lowers resource limits, then becomes ipykernel."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from minigrad.grading import kernel
+from minigrad.grading.execute import describe_exit
+from minigrad.grading.kernel import GIB, Limits, kernel_environment, write_kernelspec
+
+
+def test_the_launcher_imports_only_the_standard_library():
+    """It runs as a script before anything else; importing minigrad there would cost time
+    and read files before the limits are in place."""
+    tree = ast.parse(Path(kernel.__file__).read_text())
+    modules = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert modules <= set(sys.stdlib_module_names) | {"__future__"}, modules
+
+
+def test_the_kernel_environment_tells_nothing_about_the_grader():
+    environ = {
+        "PATH": "/usr/bin",
+        "HOME": "/home/teacher",
+        "LC_ALL": "C.UTF-8",
+        "PWD": "/home/teacher/course",
+        "OLDPWD": "/home/teacher",
+        "VIRTUAL_ENV": "/home/teacher/course/.venv",
+        "JUPYTER_PATH": "/home/teacher/course/out/.grading-x/jupyter",
+        "GRADEBOOK_PASSWORD": "secret",
+        "NBGRADER_EXECUTION": "autograde",
+    }
+    env = kernel_environment(environ)
+    assert env["PATH"] == "/usr/bin" and env["LC_ALL"] == "C.UTF-8"
+    assert env["NBGRADER_EXECUTION"] == "autograde"
+    for name in ("PWD", "OLDPWD", "VIRTUAL_ENV", "JUPYTER_PATH", "GRADEBOOK_PASSWORD"):
+        assert name not in env
+    assert env["OPENBLAS_NUM_THREADS"] == "1" and env["PYTHONDONTWRITEBYTECODE"] == "1"
+
+
+def test_the_kernelspec_runs_the_launcher_with_the_limits(tmp_path):
+    limits = Limits(memory=3 * GIB, cpu_seconds=90, processes=10, file_size=GIB)
+    name = write_kernelspec(tmp_path, limits)
+    spec = json.loads((tmp_path / "kernels" / name / "kernel.json").read_text())
+    assert spec["argv"][:3] == [sys.executable, "-I", kernel.__file__]
+    assert f"--memory={3 * GIB}" in spec["argv"] and "--cpu-seconds=90" in spec["argv"]
+    assert spec["argv"][-3:] == ["--", "-f", "{connection_file}"]
+
+
+def _limits_after(code: str, preexec=None) -> dict:
+    script = (
+        "import json, resource\n"
+        "from minigrad.grading.kernel import Limits, apply_limits\n"
+        f"{code}\n"
+        "names = ['RLIMIT_AS', 'RLIMIT_CPU', 'RLIMIT_NPROC', 'RLIMIT_FSIZE', 'RLIMIT_CORE']\n"
+        "print(json.dumps({n: resource.getrlimit(getattr(resource, n)) for n in names}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, preexec_fn=preexec
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_limits_are_lowered_soft_and_hard():
+    got = _limits_after("apply_limits(Limits(memory=3 * 2**30, cpu_seconds=50, processes=7))")
+    assert got["RLIMIT_AS"] == [3 * GIB, 3 * GIB]
+    assert got["RLIMIT_CPU"] == [50, 55]  # SIGXCPU first, then SIGKILL
+    assert got["RLIMIT_CORE"] == [0, 0]
+    assert got["RLIMIT_FSIZE"] == [GIB, GIB]
+    soft, hard = got["RLIMIT_NPROC"]
+    assert soft == hard and 7 < soft < 7 + kernel.user_tasks() + 1000
+
+
+def test_a_lower_limit_already_in_place_is_kept():
+    def tighter():
+        resource.setrlimit(resource.RLIMIT_AS, (GIB, GIB))
+
+    got = _limits_after("apply_limits(Limits(memory=4 * 2**30))", preexec=tighter)
+    assert got["RLIMIT_AS"] == [GIB, GIB]
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (3, "exited with code 3"),
+        (-24, "used up its 60 s of CPU time"),
+        (-11, "segmentation fault"),
+        (-9, "SIGKILL"),
+        (-15, "killed by SIGTERM"),
+        (None, "stopped answering"),
+    ],
+)
+def test_a_dead_kernel_is_explained(code, words):
+    assert words in describe_exit(code, 60)
+
+
+def test_a_real_kernel_runs_limited_in_its_folder(tmp_path, monkeypatch):
+    from nbclient import NotebookClient
+
+    jupyter = tmp_path / "jupyter"
+    name = write_kernelspec(jupyter, Limits())
+    monkeypatch.setenv("JUPYTER_PATH", str(jupyter))
+    monkeypatch.setenv("PWD", "/somewhere/secret")
+    work = tmp_path / "work"
+    work.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import os, resource\n"
+            "print(os.getcwd(), resource.getrlimit(resource.RLIMIT_AS)[0], 'PWD' in os.environ)"
+        ),
+        nbformat.v4.new_code_cell("hog = bytearray(64 * 2**30)"),
+        nbformat.v4.new_code_cell("print('still alive')"),
+    ]
+    client = NotebookClient(
+        nb,
+        kernel_name=name,
+        allow_errors=True,
+        timeout=60,
+        resources={"metadata": {"path": str(work)}},
+    )
+    client.execute()
+    assert nb.cells[0].outputs[0].text.split() == [str(work), str(2 * GIB), "False"]
+    assert nb.cells[1].outputs[0].ename == "MemoryError"
+    assert nb.cells[2].outputs[0].text == "still alive\n"
+    assert os.listdir(work) == []
