@@ -128,7 +128,7 @@ class LossPlot:
         """Draw the final picture, with every point, now."""
         if not self.show_output:
             return
-        if self._changed or self._handle is None:
+        if self._changed or self.draws == 0:
             self._draw(final=True)
         self._changed = False
 

@@ -116,7 +116,7 @@ class Playground(widgets.VBox):
             layout=wide,
         )
         self.steps = widgets.IntSlider(
-            value=steps, min=10, max=3000, step=10, description="steps", layout=wide
+            value=steps, min=1, max=3000, step=1, description="steps", layout=wide
         )
         self.train_button = widgets.Button(description="train", button_style="primary", icon="play")
         self.stop_button = widgets.Button(description="stop", icon="stop")

@@ -56,7 +56,9 @@ def svg_document(
 ) -> str:
     """An ``<svg>`` element of the given size around ``body``; ``fit`` scales it to the
     width of its container instead."""
-    extra = "".join(f' {key.replace("_", "-")}="{escape(v)}"' for key, v in attrs.items())
+    extra = "".join(
+        f' {key.rstrip("_").replace("_", "-")}="{escape(v)}"' for key, v in attrs.items()
+    )
     size = 'width="100%"' if fit else f'width="{width:.0f}" height="{height:.0f}"'
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" {size} viewBox="0 0 {width:.0f} {height:.0f}"'
@@ -74,7 +76,9 @@ def img_tag(svg: str, alt: str) -> str:
 
 
 def _text(x: float, y: float, content: str, **attrs: Any) -> str:
-    extra = "".join(f' {key.replace("_", "-")}="{escape(v)}"' for key, v in attrs.items())
+    extra = "".join(
+        f' {key.rstrip("_").replace("_", "-")}="{escape(v)}"' for key, v in attrs.items()
+    )
     return f'<text x="{x:.1f}" y="{y:.1f}"{extra}>{escape(content)}</text>'
 
 
