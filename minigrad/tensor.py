@@ -733,8 +733,10 @@ def _push_tangent(
         raise NotImplementedError(f"forward mode: {out._op!r} has no tangent rule")
     if tangent is SAME_AS_BACKWARD:
         tangent = _backward_as_tangent(rule)
+    # A constant (a weight, say) moves with speed 0.  Real zeros, not a zero-stride view:
+    # numpy's matrix product falls back from BLAS for such views, ten times slower.
     dots = [
-        np.broadcast_to(np.zeros((), parent.dtype), parent.shape) if dot is None else dot
+        np.zeros(parent.shape, parent.dtype) if dot is None else dot
         for parent, dot in zip(parents, dots)
     ]
     out._tangent = (token, np.asarray(tangent(dots, out.data, *[p.data for p in parents])))
