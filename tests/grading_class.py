@@ -221,6 +221,9 @@ def build_class(folder: Path) -> dict[str, Expected]:
         nb = solved()
         write(fault(nb) if fault else nb, folder / student / notebook)
         expected[student] = row
+    # What nbgrader's collect leaves beside a notebook from the exchange: not extra files.
+    (folder / "correct" / LESSON / "timestamp.txt").write_text("2026-03-02 09:15:00.000000 UTC")
+    (folder / "correct" / LESSON / "submission_secret.txt").write_text("3f9a0c")
 
     write(read("course"), folder / "blank" / notebook)
     expected["blank"] = Expected("graded", 0, ("",))

@@ -200,3 +200,40 @@ def test_the_gradebook_holds_the_scores_and_never_a_silent_zero(graded):
             else:
                 assert f"{sum(autos):g}" == row["score"], student
                 assert notebook.flagged == (row["status"] != "graded"), student
+
+
+def test_nbgrader_reads_the_class_gradebook_from_out(graded):
+    """OUT is a course folder for nbgrader's own tools (formgrader, export), and exporting
+    there leaves grades.csv alone."""
+    from minigrad.grading.release import run_nbgrader
+
+    out = graded["out"]
+    ours = (out / "grades.csv").read_bytes()
+    run_nbgrader(out, ["export"])
+    assert (out / "grades.csv").read_bytes() == ours
+    exported = {r["student_id"]: r for r in read_rows(out / "nbgrader-export.csv")}
+    for student, row in graded["rows"].items():
+        if row["score"] != "":
+            assert float(exported[student]["score"]) == float(row["score"]), student
+
+
+def test_feedback_can_be_released_through_the_nbgrader_exchange(graded, tmp_path):
+    """The command of docs/instructors.md, section 5."""
+    from minigrad.grading.release import run_nbgrader
+
+    out, exchange = graded["out"], tmp_path / "exchange"
+    exchange.mkdir()
+    page = out / "feedback" / "correct" / LESSON / f"{LESSON}.html"
+    assert (page.parent / "submission_secret.txt").read_text() == "3f9a0c"
+    run_nbgrader(
+        out,
+        [
+            "release_feedback",
+            LESSON,
+            "--student=correct",
+            f"--Exchange.root={exchange}",
+            f"--CourseDirectory.feedback_directory={out / 'feedback'}",
+        ],
+    )
+    (released,) = (exchange / "minigrad" / "feedback").glob("*.html")
+    assert released.read_bytes() == page.read_bytes()

@@ -35,6 +35,8 @@ from .tamper import MAX_NOTEBOOK_BYTES
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 TIMESTAMP = "timestamp.txt"  # nbgrader's record of when a submission arrived
+# What nbgrader's exchange leaves beside a collected submission; release_feedback needs both.
+EXCHANGE_FILES = (TIMESTAMP, "submission_secret.txt")
 _REUPLOAD = re.compile(r"^(?P<stem>.*?)(?:-(?P<dash>\d+)| \((?P<paren>\d+)\))?$")
 
 
@@ -136,7 +138,7 @@ def plan(
 
 
 def _extra_files(folder: Path, expected: tuple[str, ...]) -> tuple[str, ...]:
-    wanted = {f"{name}.ipynb" for name in expected} | {TIMESTAMP}
+    wanted = {f"{name}.ipynb" for name in expected} | set(EXCHANGE_FILES)
     extra = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)

@@ -40,7 +40,7 @@ _BLANKED = "[a line of a hidden test was removed here]"
 def hidden_lines(source: nbformat.NotebookNode, visible: str) -> list[str]:
     """Lines of the hidden tests in ``source`` worth hiding: long enough to tell anything,
     and not also somewhere the student can see them (``visible``)."""
-    lines = set()
+    lines = set(notebooks.HIDDEN_TEST_MARKERS)  # even that there are hidden tests is theirs
     for cell in source.cells:
         for region in notebooks.marked_regions(cell.source, notebooks.HIDDEN_TEST_MARKERS):
             for line in region.splitlines():

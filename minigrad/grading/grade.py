@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .collect import Unit, collect_zips, has_zips, plan
 from .course import RELEASE, CourseError, assignments, notebooks
-from .gradebook import database_url, merge
+from .gradebook import database_url, merge, write_review_config
 from .kernel import Limits, write_kernelspec
 from .progress import Progress
 from .release import put_scripts_on_path
@@ -107,7 +107,9 @@ def grade(
         progress = Progress(len(work.units), stream)
         results = _run(work.units, settings.jobs, root, scratch, options, progress)
 
-    merge(db_url, base.CourseDirectory.get("course_id", "default_course"), results)
+    course_id = base.CourseDirectory.get("course_id", "default_course")
+    merge(db_url, course_id, results)
+    write_review_config(out, root, db_url, course_id)
     write_grades(out / "grades.csv", results)
     write_tests(out / "tests.csv", results)
     files = {"grades": out / "grades.csv", "tests": out / "tests.csv", "feedback": out / "feedback"}

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import importlib.util
 from collections import defaultdict
+from pathlib import Path
 
 from nbgrader.api import Gradebook
 
 from .collect import STUDENT_ID
-from .course import CourseError
+from .course import RELEASE, SOURCE, CourseError
 from .results import GRADED, MISSING, NotebookResult
 
 
@@ -75,3 +76,42 @@ def _record(gradebook: Gradebook, result: NotebookResult) -> None:
             grade.needs_manual_grade = True
     if result.status != GRADED:
         record.flagged = True
+
+
+REVIEW_CONFIG = '''"""nbgrader's configuration to review this run of minigrad-course grade.
+
+Run `jupyter lab` in this folder and open Nbgrader > Formgrader: it shows the class gradebook
+and the autograded notebooks in autograded/, for manual grades and comments.  Hand students
+the pages in feedback/, never formgrader's own feedback: that one goes to
+formgrader-feedback/ and its tracebacks can quote hidden tests.  `nbgrader export` here
+writes nbgrader-export.csv (grades.csv is minigrad-course's and stays as it is).
+"""
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+c = get_config()  # noqa: F821 (nbgrader provides it)
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.db_url = {db_url!r}
+c.CourseDirectory.source_directory = {source!r}
+c.CourseDirectory.release_directory = {release!r}
+c.CourseDirectory.feedback_directory = "formgrader-feedback"
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+c.CsvExportPlugin.to = "nbgrader-export.csv"
+'''
+
+
+def write_review_config(out: Path, course_root: Path, db_url: str, course_id: str) -> Path:
+    """``OUT/nbgrader_config.py``, which makes OUT a course folder formgrader can open.  It
+    holds the database URL as given, password included."""
+    path = out / "nbgrader_config.py"
+    text = REVIEW_CONFIG.format(
+        root=str(out),
+        course_id=course_id,
+        db_url=db_url,
+        source=str(course_root / SOURCE),
+        release=str(course_root / RELEASE),
+    )
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -48,6 +48,7 @@ _KEPT_VARIABLES = {
     "MPLCONFIGDIR",
     "NBGRADER_EXECUTION",
     "SYSTEMROOT",
+    "JPY_PARENT_PID",  # ipykernel exits when this process (the grader) is gone
 }
 _SET_VARIABLES = {
     "OPENBLAS_NUM_THREADS": "1",

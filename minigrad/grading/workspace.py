@@ -40,7 +40,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from . import feedback, notebooks
-from .collect import TIMESTAMP, Unit
+from .collect import EXCHANGE_FILES, TIMESTAMP, Unit
 from .course import RELEASE, SOURCE, CourseError
 from .course import notebooks as notebooks_of
 from .execute import GradingExecute
@@ -129,10 +129,15 @@ def build_template(
     base = course_config(root)
     for assignment in assignments:
         shutil.copytree(root / SOURCE / assignment, template / SOURCE / assignment)
-    for db_url in (sqlite_url(template / "gradebook.db"), class_db):
+    local = template / "gradebook.db"
+    # A class gradebook still to be made in a SQLite file starts as a copy of the template's.
+    new_file = _new_sqlite_file(class_db)
+    for db_url in [sqlite_url(local)] + ([] if new_file else [class_db]):
         api = NbGraderAPI(config=grading_config(base, template, db_url, options))
         for assignment in assignments:
             _require(api.generate_assignment(assignment, force=True, create=True), assignment)
+    if new_file:
+        shutil.copyfile(local, new_file)
     for assignment in assignments:
         for fresh in notebooks_of(template, RELEASE, assignment):
             notebooks.write_normalized(fresh)
@@ -143,6 +148,13 @@ def build_template(
                     f"{assignment}: run `minigrad-course release {assignment}` (students must "
                     "hold the release you grade against)"
                 )
+
+
+def _new_sqlite_file(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not Path(url[len(prefix) :]).exists():
+        return Path(url[len(prefix) :])
+    return None
 
 
 def _require(outcome: dict, assignment: str) -> None:
@@ -263,6 +275,10 @@ class Workspace:
             self.api.generate_feedback(assignment, student, force=True)
         for name, result in rendered.items():
             self._publish_feedback(unit, name, result, hidden[name])
+        for file in EXCHANGE_FILES:  # for nbgrader release_feedback, as generate_feedback does
+            if rendered and unit.folder is not None and (unit.folder / file).is_file():
+                target = self.options.out / "feedback" / student / assignment / file
+                shutil.copyfile(unit.folder / file, target)
         return results
 
     def _result(self, unit, name, restored, gradebook, log, log_path) -> NotebookResult:
