@@ -68,6 +68,7 @@ class GradingExecute(Execute):
     def preprocess(self, nb, resources, km=None):
         ids = resources["nbgrader"]
         report = {"timeouts": [], "crash": None, "stopped": None, "truncated": [], "starts": 0}
+        self._cells_started = 0
         sandbox = Path(tempfile.mkdtemp(prefix="minigrad-kernel-"))
         try:
             work = sandbox / "work"
