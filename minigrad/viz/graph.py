@@ -83,7 +83,7 @@ class GraphView(widgets.VBox):
         self.forward = widgets.Button(description="step ▶", layout=widgets.Layout(width="90px"))
         self.run = widgets.Button(description="run backward()", button_style="warning")
         self.zoom = widgets.ToggleButtons(
-            options=["fit", "100%"], value="100%", style={"button_width": "52px"}
+            options=["fit", "full size"], value="full size", style={"button_width": "72px"}
         )
         self.back.add_class("mg-back")
         self.forward.add_class("mg-step")
@@ -135,13 +135,13 @@ class GraphView(widgets.VBox):
         elif not isinstance(step, int) or not -last - 1 <= step <= last:
             raise ValueError(f"step must be a frame number from 0 to {last}, not {step!r}")
         step = step % (last + 1)
-        self.zoom.value = "fit" if 1000 < self._picture.width <= 2200 else "100%"
+        self.zoom.value = "fit" if 1000 < self._picture.width <= 2200 else "full size"
         controls: list[widgets.Widget] = []
         if last > 0:
             controls = [self.play, self.back, self.forward, self.slider]
         if self.replay.status == "not run" and callable(getattr(self.root, "backward", None)):
             controls.append(self.run)
-        if self._picture.width > 800:
+        if self._picture.width > 1000:
             controls.append(self.zoom)
         rows: list[widgets.Widget] = [self.picture]
         if controls:

@@ -110,7 +110,7 @@ class Playground(widgets.VBox):
             base=10,
             min=-4,
             max=0.5,
-            step=0.1,
+            step=0.01,  # fine enough that a value like 0.03 stays itself
             description="lr",
             readout_format=".3g",
             layout=wide,

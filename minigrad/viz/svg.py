@@ -302,7 +302,7 @@ class GraphPicture:
         source = graph.nodes[edge.source]
         if push.local is not None:
             grad = frame.grads[edge.target]
-            text = f"{number(push.local)} {TIMES} {number(grad)} = {number(push.amount)}"
+            text = f"{_factor(push.local)} {TIMES} {_factor(grad)} = {number(push.amount)}"
         else:
             text = "+ " + grad_text(push.amount, source)
         (sx, sy), (ex, ey) = self._ends(edge.source, edge.target)
@@ -335,6 +335,12 @@ def _legend_lines(width: float) -> list[str]:
             candidate = item
         line = candidate
     return [*lines, line]
+
+
+def _factor(x: float) -> str:
+    """A number inside a product: a negative one in parentheses, as in (-3) x (-10)."""
+    text = number(x)
+    return f"({text})" if text.startswith("-") else text
 
 
 def _curve_point(p0: tuple[float, float], p1: tuple[float, float], t: float) -> tuple[float, float]:

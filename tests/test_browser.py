@@ -1,0 +1,254 @@
+"""The views in a real browser: JupyterLab on localhost, headless Chromium driven by Playwright.
+
+Lesson 03's solution notebook is run in JupyterLab; its graph view must render the SVG with the
+example's labels, and "step" and the slider must move the highlight.  Lesson 05's playground
+must draw a growing loss curve when "train" is pressed.  Screenshots go to the directory named
+by ``MINIGRAD_ARTIFACTS`` (a fresh temporary directory otherwise); their paths are printed.
+
+Needs Debian's ``chromium`` package (``.ci/run`` installs it; Playwright's own browser download
+is not used) and the ``playwright`` Python package (in the dev extra); skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _requirements() -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium; "
+            f".ci/run installs it)"
+        )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("the playwright package is not installed (pip install -e '.[dev]')")
+    try:
+        import jupyterlab  # noqa: F401
+    except ImportError:
+        pytest.skip("JupyterLab is not installed (pip install -e '.[course]')")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab serving a folder with copies of the lessons, on a free port, with a token."""
+    _requirements()
+    home = tmp_path_factory.mktemp("lab")
+    notebooks = home / "notebooks"
+    notebooks.mkdir()
+    for lesson in ("03_backward", "05_neural_net"):
+        shutil.copy(ROOT / "solutions" / lesson / f"{lesson}.ipynb", notebooks)
+    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    # no "news" notification over the notebook
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    # every cell in the page, not only those scrolled into view, so outputs can be found
+    tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        "IPYTHONDIR": str(home / "ipython"),
+    }
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+        "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={notebooks}", "--LabApp.expose_app_in_browser=True",
+    ]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    log = (home / "lab.log").open("w")
+    server = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    raise RuntimeError(
+                        "JupyterLab did not start:\n" + (home / "lab.log").read_text()[-3000:]
+                    ) from None
+                time.sleep(0.5)
+        yield base, token
+    finally:
+        _shut_down_kernels(base, token)  # they run in sessions of their own
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+def _shut_down_kernels(base: str, token: str) -> None:
+    try:
+        with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=10) as reply:
+            kernels = json.load(reply)
+        for kernel in kernels:
+            request = urllib.request.Request(
+                f"{base}/api/kernels/{kernel['id']}?token={token}", method="DELETE"
+            )
+            urllib.request.urlopen(request, timeout=30).close()
+    except OSError:
+        pass  # the server is gone already; it shuts its kernels down when it stops
+
+
+@pytest.fixture(scope="module")
+def browser(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    where = os.environ.get("MINIGRAD_ARTIFACTS")
+    folder = Path(where) if where else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def open_and_run(browser, lab, notebook: str):
+    """A page with ``notebook`` open in JupyterLab and all its cells sent to the kernel."""
+    base, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    # a workspace of its own, reset: only this notebook open, whatever ran before
+    workspace = notebook.split(".")[0]
+    page.goto(f"{base}/lab/workspaces/{workspace}/tree/{notebook}?reset&token={token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
+    page.wait_for_function(
+        """path => {
+            const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+            const kernel = panel && panel.context && panel.context.path === path
+                && panel.sessionContext.session && panel.sessionContext.session.kernel;
+            return kernel && kernel.status === "idle";
+        }""",
+        arg=notebook,
+        timeout=90_000,
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    return page
+
+
+def current(page) -> str:
+    return page.get_attribute(".mg-graph-view svg.mg-graph", "data-current")
+
+
+def test_lesson_03_graph_steps_through_backward_in_jupyterlab(browser, lab, shots):
+    page = open_and_run(browser, lab, "03_backward.ipynb")
+    view = page.locator(".mg-graph-view").first
+    view.wait_for(timeout=120_000)
+    view.scroll_into_view_if_needed()
+    svg = view.locator("svg.mg-graph")
+    for label in "abcdf":
+        assert svg.locator(f'g.mg-node[data-label="{label}"]').count() == 1
+    assert "data 24" in svg.inner_html() and current(page) == ""  # frame 0: before backward
+
+    step = view.locator("button", has_text="step ▶")
+    step.click()  # the seed
+    page.wait_for_function(
+        "() => document.querySelector('.mg-graph-view svg.mg-graph').dataset.current === 'f'"
+    )
+    assert svg.locator("g.mg-node.mg-current").get_attribute("data-label") == "f"
+    step.click()  # f passes its gradient to d and c
+    step.click()  # d passes its gradient on
+    page.wait_for_function(
+        "() => document.querySelector('.mg-graph-view svg.mg-graph').dataset.current === 'd'"
+    )
+    receivers = sorted(
+        g.get_attribute("data-label") for g in svg.locator("g.mg-node.mg-receiver").all()
+    )
+    assert receivers == ["a", "c"]
+    assert "d = c + a" in view.locator(".mg-info").inner_text()
+    view.screenshot(path=str(shots / "03_graph_step_d.png"))
+
+    # the slider, moved from the keyboard, moves the highlight too
+    view.locator(".noUi-handle").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "() => document.querySelector('.mg-graph-view svg.mg-graph').dataset.current === 'c'"
+    )
+    assert "(-3) \u00d7 (-10) = 30" in view.locator(".mg-info").inner_text()
+    view.screenshot(path=str(shots / "03_graph_step_c.png"))
+    page.screenshot(path=str(shots / "03_page.png"))
+    print("screenshots:", *sorted(str(p) for p in shots.glob("03_*.png")))
+    page.close()
+
+
+def test_lesson_05_playground_grows_its_loss_curve(browser, lab, shots):
+    page = open_and_run(browser, lab, "05_neural_net.ipynb")
+    view = page.locator(".mg-playground").first
+    try:
+        view.wait_for(timeout=180_000)
+    except Exception:
+        page.screenshot(path=str(shots / "05_failed.png"), full_page=True)
+        raise
+    view.scroll_into_view_if_needed()
+    curves = view.locator("svg.mg-lossplot")
+    assert curves.get_attribute("data-steps") == "0"
+    view.locator("button.mg-train").click()
+
+    def steps_drawn() -> int:
+        return int(page.get_attribute(".mg-playground svg.mg-lossplot", "data-steps"))
+
+    page.wait_for_function(
+        "() => +document.querySelector('.mg-playground svg.mg-lossplot').dataset.steps > 0",
+        timeout=60_000,
+    )
+    first = steps_drawn()
+    page.wait_for_function(
+        f"() => +document.querySelector('.mg-playground svg.mg-lossplot').dataset.steps > {first}",
+        timeout=60_000,
+    )
+    page.wait_for_function(
+        "() => +document.querySelector('.mg-playground svg.mg-lossplot').dataset.steps >= 300",
+        timeout=120_000,
+    )
+    assert view.locator('polyline[data-name="loss"]').count() >= 1
+    assert "accuracy" in view.locator("span.mg-status").inner_text()
+    view.screenshot(path=str(shots / "05_playground.png"))
+    print("screenshots:", *sorted(str(p) for p in shots.glob("05_*.png")))
+    page.close()
