@@ -76,7 +76,7 @@ class LossPlot:
         self._next_draw = 0.0
         self._handle: Any = None
         self._changed = False
-        self._watching = None
+        self._watching = False  # True while a hook waits for the end of the cell
 
     # ------------------------------------------------------------------ recording
 
@@ -93,19 +93,18 @@ class LossPlot:
         ``step`` defaults to the number of earlier updates (0, 1, 2, ...).  Values may be
         plain numbers or one-element arrays and tensors; nan and inf are kept but not drawn.
         """
+        # This runs once per training step: it appends numbers and, a few times a second,
+        # redraws; everything else is done once (the first time a name or a cell is seen).
         x = float(self._count if step is None else step)
         self._count += 1
-        values = dict(more)
-        if accuracy is not None:
-            values = {"accuracy": accuracy, **values}
-        if loss is not None:
-            values = {"loss": loss, **values}
-        if not values:
+        if loss is None and accuracy is None and not more:
             raise TypeError("update() needs a value to plot: update(loss), update(accuracy=...)")
-        for name, value in values.items():
-            steps, ys = self.history.setdefault(name, ([], []))
-            steps.append(x)
-            ys.append(_as_float(value, name))
+        if loss is not None:
+            self._record("loss", x, loss)
+        if accuracy is not None:
+            self._record("accuracy", x, accuracy)
+        for name, value in more.items():
+            self._record(name, x, value)
         self._changed = True
         if not self.show_output:
             return
@@ -114,7 +113,15 @@ class LossPlot:
             if now >= self._next_draw:
                 self._next_draw = now + self.every
                 self._draw(final=False)
-        self._watch_cell()
+        if not self._watching:
+            self._watch_cell()
+
+    def _record(self, name: str, x: float, value: Any) -> None:
+        series = self.history.get(name)
+        if series is None:
+            series = self.history[name] = ([], [])
+        series[0].append(x)
+        series[1].append(value if type(value) is float else _as_float(value, name))
 
     __call__ = update
 
@@ -251,16 +258,15 @@ class LossPlot:
     def _watch_cell(self) -> None:
         """Draw the final picture when the running cell ends, even if the loop never says
         it is done (or is interrupted)."""
-        if self._watching is not None:
-            return
         shell = _shell()
         if shell is None:
+            self._watching = True  # no cells to watch: nothing to look for again
             return
-        self._watching = shell
+        self._watching = True
 
         def cell_ended(*_: Any) -> None:
             shell.events.unregister("post_run_cell", cell_ended)
-            self._watching = None
+            self._watching = False
             if self._changed:
                 self.close()
 
