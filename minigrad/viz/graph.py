@@ -120,7 +120,7 @@ class GraphView(widgets.VBox):
         if isinstance(collected, Summary):
             self.summary = collected
             self._picture = GraphPicture(
-                collected.near, self._summary_title(collected), collected.cut
+                collected.near, self._summary_title(collected), collected.cut, legend=False
             )
             self.children = [self.picture, self.info]
             self._set_range(0, None)
@@ -128,7 +128,7 @@ class GraphView(widgets.VBox):
             return
         self.graph_data = collected
         self.replay = replay_backward(collected)
-        self._picture = GraphPicture(collected, self.title)
+        self._picture = GraphPicture(collected, self.title, legend=self.replay.status == "replayed")
         last = len(self.replay.frames) - 1
         if step is None:
             step = last

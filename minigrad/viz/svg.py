@@ -93,10 +93,17 @@ class GraphPicture:
     ``cut[i]`` is how many.
     """
 
-    def __init__(self, graph: Graph, title: str = "", cut: dict[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        title: str = "",
+        cut: dict[int, int] | None = None,
+        legend: bool = True,
+    ) -> None:
         self.graph = graph
         self.title = title
         self.cut = cut or {}
+        self.legend = legend  # the colour key of the step-through
         nodes = graph.nodes
         self._lines = [self._lines_of(node) for node in nodes]
         longest = max((len(line) for lines in self._lines for line in lines), default=4)
@@ -118,7 +125,8 @@ class GraphPicture:
         self._box_right = [
             self.layout.x[i] + right[self.layout.layer[i]] / 2 for i in range(len(nodes))
         ]
-        self.header = (20.0 if title else 0.0) + 13.0 * len(_legend_lines(self.width)) + 6.0
+        key = 13.0 * len(_legend_lines(self.width)) if legend else 0.0
+        self.header = (20.0 if title else 0.0) + key + 6.0
         # edges between the same two nodes (a + a) fan apart: each one's place among its twins
         twins: dict[tuple[int, int], list[int]] = {}
         for k, e in enumerate(graph.edges):
@@ -182,7 +190,7 @@ class GraphPicture:
         if self.title:
             parts.append(_text(PAD, y, self.title, font_weight="bold", font_size="13"))
             y += 20
-        if frame.kind in ("before", "seed", "step", "done"):
+        if self.legend and frame.kind in ("before", "seed", "step", "done"):
             for line in _legend_lines(self.width):
                 parts.append(_text(PAD, y, line, fill=MUTED, font_size="10.5", class_="mg-legend"))
                 y += 13
@@ -271,9 +279,10 @@ class GraphPicture:
         offset = self._fan[k] * 9.0
         start, end = self._ends(edge.source, edge.target)
         points = [(start[0], start[1] + offset)]
-        points += [
-            (x, y + self.header + offset) for x, y in self.layout.routes[(edge.source, edge.target)]
-        ]
+        route = self.layout.routes[(edge.source, edge.target)]
+        points += [(x, y + self.header + offset) for x, y in route]
+        if offset and not route:  # twins (a + a) bulge apart in the middle, to be seen as two
+            points.append(((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 2.2 * offset))
         points.append((end[0], end[1] + offset / 2))
         colour, width = (CURRENT, 2.4) if push is not None else (EDGE, 1.2)
         d = f"M{points[0][0]:.1f},{points[0][1]:.1f}"
