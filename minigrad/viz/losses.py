@@ -9,21 +9,26 @@
 
 The curve appears under the cell at the first ``update`` and redraws in place while the loop
 runs, at most every ``every`` seconds (a quarter of a second by default): an ``update`` in
-between only appends two numbers, so 10,000 updates cost a few milliseconds in all
-(``benchmarks/bench_viz.py`` measures it).  When the cell finishes, the plot is drawn once
-more with every point.  Use it as a context manager (``with LossPlot() as plot: ...``) to
-draw the final picture at the end of the block instead, or call ``plot.close()``.
+between only appends its numbers, about a microsecond (``benchmarks/bench_viz.py`` measures
+it), against the tenth of a millisecond and more of even a small training step.  When the
+cell finishes, the plot is drawn once more with every point.  Use it as a context manager
+(``with LossPlot() as plot: ...``) to draw the final picture at the end of the block
+instead, or call ``plot.close()``.
 
 A training function can take the plot as a callback, since calling it is ``update``:
 ``train(model, data, callback=plot)`` with ``callback(loss, accuracy=acc)`` inside.  Any other
 keyword becomes a curve of its own: names ending in "loss" (``val_loss``) share the loss
 panel, names with "acc" in them the accuracy panel, anything else gets a panel of its own.
+Everything recorded stays in ``plot.history``, as ``{name: (steps, values)}``, and
+``plot.losses`` is the list of losses.  Lesson 07 trains this way, with ``val_loss`` and
+``val_accuracy`` beside the training curves.
 
 How it updates in place: the plot is one display output with a display id, and each redraw
 replaces that output (``update_display``), in JupyterLab and in every other front end.  A
 notebook executed without a browser (nbclient, nbgrader) therefore keeps exactly one output
-for the plot: its final picture, a static SVG image.  Outside a Jupyter kernel (a script,
-the terminal) nothing is drawn until the end, where the text summary is printed.  Pass
+for the plot: its final picture, a static SVG image.  Outside a Jupyter kernel nothing is
+drawn along the way; ``close()`` (or the end of the ``with`` block, or of the cell in a
+terminal IPython) prints the text summary.  Pass
 ``live=False``, or set the environment variable ``MINIGRAD_VIZ_LIVE=0``, to skip the
 intermediate redraws and draw only the final picture (grading runs need no animation).
 """
