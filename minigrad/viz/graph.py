@@ -31,7 +31,17 @@ from typing import Any
 import ipywidgets as widgets
 
 from .svg import TIMES, GraphPicture, escape, histogram_rows, img_tag
-from .trace import Frame, Graph, Replay, Summary, collect, grad_text, number, replay_backward
+from .trace import (
+    Frame,
+    Graph,
+    Replay,
+    Summary,
+    collect,
+    grad_text,
+    number,
+    replay_backward,
+    shape_text,
+)
 
 __all__ = ["GraphView", "graph"]
 
@@ -362,5 +372,4 @@ def _plain(node: Any) -> str:
 
 
 def _shape(array: Any) -> str:
-    shape = getattr(array, "shape", ())
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+    return shape_text(tuple(getattr(array, "shape", ())))

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .layout import Layout, layered_layout
-from .trace import Frame, Graph, Node, grad_text, number
+from .trace import Frame, Graph, Node, grad_text, number, shape_text
 
 __all__ = ["GraphPicture", "escape", "img_tag", "svg_document"]
 
@@ -142,12 +142,7 @@ class GraphPicture:
     def _lines_of(node: Node) -> list[str]:
         lines = [_clip(node.label, 30)] if node.label else []
         if node.kind == "tensor":
-            shape = (
-                "("
-                + ", ".join(map(str, node.shape or ()))
-                + ("," if len(node.shape or ()) == 1 else "")
-                + ")"
-            )
+            shape = shape_text(node.shape)
             lines.append(f"{shape} {node.dtype}")
             if node.data is not None:
                 lines.append(f"data {number(node.data)}")

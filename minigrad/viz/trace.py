@@ -53,6 +53,7 @@ __all__ = [
     "collect",
     "number",
     "replay_backward",
+    "shape_text",
 ]
 
 
@@ -252,9 +253,9 @@ def _describe(obj: Any, kind: str) -> Node:
         if label:
             name = f"`{label}`"
         elif op:
-            name = f"the {op} node {_shape_text(shape)}"
+            name = f"the {op} node {shape_text(shape)}"
         else:
-            name = f"the input {_shape_text(shape)}"
+            name = f"the input {shape_text(shape)}"
         return Node(label, op, kind, value, shape, dtype, requires_grad, name)
     data = float(obj.data)
     if label:
@@ -299,7 +300,7 @@ def _summarise(
     for obj in heapq.nlargest(10, leaves, key=size):
         node = _describe(obj, kind)
         grad = _grad_of(obj, node)
-        data = _shape_text(node.shape) if kind == "tensor" else number(node.data)
+        data = shape_text(node.shape) if kind == "tensor" else number(node.data)
         largest.append((node.label, data, grad_text(grad, node)))
 
     # The nodes nearest the output, breadth first along operands.
@@ -543,7 +544,8 @@ def grad_text(grad: Any, node: Node, plain: bool = False, digits: int = 4) -> st
     return f"norm {number(norm, digits)}" if not plain else f"of norm {number(norm, digits)}"
 
 
-def _shape_text(shape: tuple[int, ...] | None) -> str:
+def shape_text(shape: tuple[int, ...] | None) -> str:
+    """A shape as Python writes a tuple: (32, 16), (3,), ()."""
     return "(" + ", ".join(map(str, shape or ())) + ("," if shape and len(shape) == 1 else "") + ")"
 
 
