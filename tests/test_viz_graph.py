@@ -273,6 +273,15 @@ def test_run_backward_button_runs_the_engine_then_steps_through_it():
     assert view.replay.status == "replayed" and view.frame == 0 and view.slider.max == 7
 
 
+def test_no_run_button_for_a_tensor_output_of_many_numbers():
+    x = Tensor([1.0, 2.0], requires_grad=True, label="x")
+    view = graph(x * 3.0)
+    assert view.replay.status == "not run"
+    assert all(view.run not in getattr(row, "children", ()) for row in view.children)
+    assert "run backward()" not in view.info.value
+    assert "run backward()" in graph((x * 3.0).sum()).info.value
+
+
 def test_without_a_kernel_the_view_leaves_a_static_picture():
     *_, f = example()
     f.backward()

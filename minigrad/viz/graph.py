@@ -149,7 +149,7 @@ class GraphView(widgets.VBox):
         controls: list[widgets.Widget] = []
         if last > 0:
             controls = [self.play, self.back, self.forward, self.slider]
-        if self.replay.status == "not run" and callable(getattr(self.root, "backward", None)):
+        if self.replay.status == "not run" and self._can_run_backward():
             controls.append(self.run)
         if self._picture.width > 1000:
             controls.append(self.zoom)
@@ -168,6 +168,15 @@ class GraphView(widgets.VBox):
 
     def _move(self, delta: int) -> None:
         self.slider.value = min(self.slider.max, max(0, self.slider.value + delta))
+
+    def _can_run_backward(self) -> bool:
+        """The output has a ``backward()`` that needs no argument (a Value, or a Tensor
+        holding one number)."""
+        if not callable(getattr(self.root, "backward", None)):
+            return False
+        return (
+            self.graph_data is None or self.graph_data.kind == "value" or (self.root.data.size == 1)
+        )
 
     def _run_backward(self) -> None:
         """The "run backward()" button: the engine's own pass, then its replay."""
@@ -250,7 +259,7 @@ class GraphView(widgets.VBox):
         status = self.replay.status
         root = self.graph_data.nodes[-1] if self.graph_data else None
         if status == "not run":
-            if not callable(getattr(self.root, "backward", None)):
+            if not self._can_run_backward():
                 return "<b>No gradients yet</b>: every grad is still 0."
             name = escape(root.label or "out") if root else "out"
             return (
