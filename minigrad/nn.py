@@ -258,10 +258,18 @@ class Linear(Module):
         bound = 1.0 / math.sqrt(in_features)
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.weight = Tensor(
-            rng.uniform(-bound, bound, (out_features, in_features)), requires_grad=True, dtype=dtype
+            rng.uniform(-bound, bound, (out_features, in_features)),
+            requires_grad=True,
+            dtype=dtype,
+            label="weight",  # shown by the graph views
         )
         self.bias = (
-            Tensor(rng.uniform(-bound, bound, out_features), requires_grad=True, dtype=dtype)
+            Tensor(
+                rng.uniform(-bound, bound, out_features),
+                requires_grad=True,
+                dtype=dtype,
+                label="bias",
+            )
             if bias
             else None
         )
