@@ -95,7 +95,7 @@ def test_progress_reports_each_submission_with_an_eta_then_a_summary():
     lines = stream.getvalue().splitlines()
     assert lines[0] == "[1/3]  33%  ETA 20s      alice/01_x: 01_x graded 7/10"
     assert lines[1] == "[2/3]  66%  ETA 10s      bob/01_x: 01_x missing"
-    progress.summary([result], {"grades": Path("out/grades.csv")})
+    progress.summary([result], {"grades": "out/grades.csv"})
     assert "  graded    1" in stream.getvalue()
     assert "grades    out/grades.csv" in stream.getvalue()
     assert duration(3725) == "1h02m" and duration(61) == "1m01s"

@@ -142,3 +142,43 @@ def test_a_real_kernel_runs_limited_in_its_folder(tmp_path, monkeypatch):
     assert nb.cells[1].outputs[0].ename == "MemoryError"
     assert nb.cells[2].outputs[0].text == "still alive\n"
     assert os.listdir(work) == []
+
+
+def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
+    """Two kernels racing for one port: the loser dies before it answers.  Here a launcher
+    that dies on its first start stands in for it; the notebook still runs, once."""
+    from minigrad.grading.execute import GradingExecute
+
+    folder = tmp_path / "jupyter" / "kernels" / "flaky"
+    folder.mkdir(parents=True)
+    marker = tmp_path / "started-once"
+    launcher = (
+        "import os, sys\n"
+        f"marker = {str(marker)!r}\n"
+        "if not os.path.exists(marker):\n"
+        "    open(marker, 'w').close()\n"
+        "    sys.exit('Address already in use')\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'ipykernel_launcher', *sys.argv[1:]])\n"
+    )
+    spec = {
+        "argv": [sys.executable, "-c", launcher, "-f", "{connection_file}"],
+        "display_name": "flaky",
+        "language": "python",
+    }
+    (folder / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print('ran')")]
+    reports = tmp_path / "reports"
+    executor = GradingExecute(
+        kernel_name="flaky",
+        timeout=60,
+        report_directory=str(reports),
+        submitted_directory=str(tmp_path / "submitted"),
+    )
+    ids = {"student": "alice", "assignment": "01_x", "notebook": "01_x"}
+    executor.preprocess(nb, {"nbgrader": ids, "metadata": {"path": str(tmp_path)}})
+    assert nb.cells[0].outputs[0].text == "ran\n"
+    report = json.loads((reports / "alice" / "01_x" / "01_x.json").read_text())
+    assert report["starts"] == 2 and report["crash"] is None

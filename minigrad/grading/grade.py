@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .collect import Unit, collect_zips, has_zips, plan
 from .course import RELEASE, CourseError, assignments, notebooks
-from .gradebook import database_url, merge, write_review_config
+from .gradebook import ClassGradebook, database_url, write_review_config
 from .kernel import Limits, write_kernelspec
 from .progress import Progress
 from .release import put_scripts_on_path
@@ -103,35 +103,58 @@ def grade(
             f"({len(work.units)} submission(s), {settings.jobs} job(s))",
             file=stream,
         )
-        build_template(root, work.assignments, scratch / "template", options, db_url)
+        course_id = base.CourseDirectory.get("course_id", "default_course")
+        gradebook = ClassGradebook(db_url, course_id)
         progress = Progress(len(work.units), stream)
-        results = _run(work.units, settings.jobs, root, scratch, options, progress)
 
-    course_id = base.CourseDirectory.get("course_id", "default_course")
-    merge(db_url, course_id, results)
+        def prepare() -> None:
+            build_template(root, work.assignments, scratch / "template", options, db_url)
+            progress.restart()
+
+        def record(done: list[NotebookResult]) -> None:
+            gradebook.record(done)
+            progress.update(done)
+
+        try:
+            results = _run(work.units, settings.jobs, (root, scratch, options), prepare, record)
+        finally:
+            gradebook.close()
     write_review_config(out, root, db_url, course_id)
     write_grades(out / "grades.csv", results)
     write_tests(out / "tests.csv", results)
-    files = {"grades": out / "grades.csv", "tests": out / "tests.csv", "feedback": out / "feedback"}
-    files["gradebook"] = out / "gradebook.db" if not settings.db else Path(_safe_url(db_url))
-    files["review"] = out / "autograded"
+    files = {
+        "grades": str(out / "grades.csv"),
+        "tests": str(out / "tests.csv"),
+        "feedback": f"{out / 'feedback'} (for students)",
+        "gradebook": _safe_url(db_url) if settings.db else str(out / "gradebook.db"),
+        "review": f"{out / 'autograded'} (formgrader: run jupyter lab in {out})",
+    }
     progress.summary(results, files)
     return results
 
 
-def _run(units, jobs, root, scratch, options, progress) -> list[NotebookResult]:
-    """Grade ``units`` in ``jobs`` worker processes; a worker that dies is replaced."""
+def _run(units, jobs, worker_args, prepare, record) -> list[NotebookResult]:
+    """Grade ``units`` in ``jobs`` worker processes, ``record``-ing each as it is done; a
+    worker that dies is replaced.  ``prepare`` runs once, while the first workers start (they
+    spend seconds importing nbgrader, in parallel with it)."""
     results: list[NotebookResult] = []
     deaths: dict[tuple[str, str], int] = {}
     pending = list(units)
     while pending:
         context = multiprocessing.get_context("spawn")
+        workers = min(jobs, len(pending))
         with ProcessPoolExecutor(
-            max_workers=min(jobs, len(pending)),
+            max_workers=workers,
             mp_context=context,
             initializer=_start_worker,
-            initargs=(root, scratch, options),
+            initargs=worker_args,
         ) as pool:
+            if prepare is not None:
+                started = [pool.submit(_started) for _ in range(workers)]
+                prepare()
+                for future in started:
+                    future.result()
+                prepare = None
             futures = {pool.submit(_grade_unit, unit): unit for unit in pending}
             pending = []
             for future in as_completed(futures):
@@ -147,7 +170,7 @@ def _run(units, jobs, root, scratch, options, progress) -> list[NotebookResult]:
                 except Exception as error:  # a bug of ours must not stop the class
                     done = _failed(unit, f"the grader failed: {type(error).__name__}: {error}")
                 results += done
-                progress.update(done)
+                record(done)
     return results
 
 
@@ -157,24 +180,34 @@ def _failed(unit: Unit, detail: str) -> list[NotebookResult]:
     ]
 
 
+_worker: tuple[Path, Path, Options] | None = None
 _workspace: Workspace | None = None
 
 
 def _start_worker(root: Path, scratch: Path, options: Options) -> None:
-    """Set up this worker process: its own copy of the template workspace."""
-    global _workspace
+    """Set up this worker process (nbgrader is imported with this module)."""
+    global _worker
     jupyter_path = os.environ.get("JUPYTER_PATH")
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
         filter(None, [str(options.jupyter_dir), jupyter_path])
     )
     put_scripts_on_path()
-    folder = Path(tempfile.mkdtemp(prefix="worker-", dir=scratch))
-    shutil.copytree(scratch / "template", folder, dirs_exist_ok=True)
-    _workspace = Workspace(folder, root, options)
+    _worker = (root, scratch, options)
+
+
+def _started() -> None:
+    """Nothing: submitted once per worker, to have it start while the template is built."""
 
 
 def _grade_unit(unit: Unit) -> list[NotebookResult]:
-    assert _workspace is not None, "the worker was not started"
+    """Grade one unit in this worker's workspace, a copy of the template made on first use."""
+    global _workspace
+    assert _worker is not None, "the worker was not started"
+    if _workspace is None:
+        root, scratch, options = _worker
+        folder = Path(tempfile.mkdtemp(prefix="worker-", dir=scratch))
+        shutil.copytree(scratch / "template", folder, dirs_exist_ok=True)
+        _workspace = Workspace(folder, root, options)
     return _workspace.grade(unit)
 
 

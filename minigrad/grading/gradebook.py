@@ -2,8 +2,8 @@
 
 Workers grade in workspaces of their own, each with a private SQLite gradebook; the class
 gradebook (SQLite under ``OUT`` by default, or any SQLAlchemy URL, such as a PostgreSQL
-server shared with formgrader) receives the results afterwards, from the parent process
-alone, so no two processes ever write to it at once.
+server shared with formgrader) receives each submission's results as they come in, from
+the parent process alone, so no two processes ever write to it at once.
 
 Merging only sets what autograding owns: each test's ``auto_score`` and whether it needs a
 manual grade.  Manual scores and comments made in formgrader survive a re-run, and running
@@ -46,22 +46,41 @@ def database_url(url: str) -> str:
     return url
 
 
-def merge(db_url: str, course_id: str, results: list[NotebookResult]) -> None:
-    """Write ``results`` into the class gradebook, one submission at a time."""
-    by_submission: dict[tuple[str, str], list[NotebookResult]] = defaultdict(list)
-    for result in results:
-        by_submission[(result.student, result.assignment)].append(result)
-    with Gradebook(db_url, course_id) as gradebook:
+class ClassGradebook:
+    """The class gradebook, opened on the first results (by then the grading set-up has
+    created it) and given each submission's results as soon as they are in."""
+
+    def __init__(self, db_url: str, course_id: str):
+        self.db_url = db_url
+        self.course_id = course_id
+        self._gradebook: Gradebook | None = None
+
+    def record(self, results: list[NotebookResult]) -> None:
+        """Record every submission among ``results`` (usually one student's assignment)."""
+        if self._gradebook is None:
+            self._gradebook = Gradebook(self.db_url, self.course_id)
+        by_submission: dict[tuple[str, str], list[NotebookResult]] = defaultdict(list)
+        for result in results:
+            by_submission[(result.student, result.assignment)].append(result)
         for (student, assignment), notebooks in sorted(by_submission.items()):
             if all(r.status == MISSING for r in notebooks) or not STUDENT_ID.match(student):
                 continue  # nothing handed in, or no id nbgrader could store
-            gradebook.update_or_create_student(student)
-            stamps = [r.submitted_at for r in notebooks if r.submitted_at]
-            extra = {"timestamp": stamps[0]} if stamps else {}
-            gradebook.update_or_create_submission(assignment, student, **extra)
-            for result in notebooks:
-                _record(gradebook, result)
-            gradebook.db.commit()
+            self._submission(student, assignment, notebooks)
+
+    def _submission(self, student: str, assignment: str, notebooks: list[NotebookResult]):
+        gradebook = self._gradebook
+        gradebook.update_or_create_student(student)
+        stamps = [r.submitted_at for r in notebooks if r.submitted_at]
+        extra = {"timestamp": stamps[0]} if stamps else {}
+        gradebook.update_or_create_submission(assignment, student, **extra)
+        for result in notebooks:
+            _record(gradebook, result)
+        gradebook.db.commit()
+
+    def close(self) -> None:
+        if self._gradebook is not None:
+            self._gradebook.close()
+            self._gradebook = None
 
 
 def _record(gradebook: Gradebook, result: NotebookResult) -> None:

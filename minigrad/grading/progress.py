@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import TextIO
 
 from .results import STATUSES, NotebookResult
@@ -31,7 +30,11 @@ class Progress:
         self.done = 0
         self.stream = stream or sys.stderr
         self.clock = clock
-        self.start = clock()
+        self.began = self.start = clock()
+
+    def restart(self) -> None:
+        """Count the pace from now (after the set-up), for a truer ETA."""
+        self.start = self.clock()
 
     def eta(self) -> float | None:
         if not self.done:
@@ -57,9 +60,9 @@ class Progress:
             flush=True,
         )
 
-    def summary(self, results: list[NotebookResult], files: dict[str, Path]) -> None:
+    def summary(self, results: list[NotebookResult], files: dict[str, str]) -> None:
         counts = Counter(r.status for r in results)
-        elapsed = duration(self.clock() - self.start)
+        elapsed = duration(self.clock() - self.began)
         print(
             f"\n{len(results)} notebook(s) in {self.total} submission(s), {elapsed}:",
             file=self.stream,
