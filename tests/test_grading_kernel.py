@@ -182,3 +182,17 @@ def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
     assert nb.cells[0].outputs[0].text == "ran\n"
     report = json.loads((reports / "alice" / "01_x" / "01_x.json").read_text())
     assert report["starts"] == 2 and report["crash"] is None
+
+
+def test_sandboxes_are_made_away_from_the_course_out_and_submissions(tmp_path):
+    """A course checked out in the temporary folder would otherwise be one step up from
+    every kernel's folder."""
+    import tempfile
+
+    from minigrad.grading.execute import sandbox_parent
+
+    system = Path(tempfile.gettempdir()).resolve()
+    inside = system / "a-course-checked-out-here"
+    chosen = sandbox_parent([inside])
+    assert not inside.is_relative_to(chosen) and not chosen.is_relative_to(inside)
+    assert sandbox_parent([Path("/nowhere/near")]) == system

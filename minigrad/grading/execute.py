@@ -37,7 +37,7 @@ from nbclient.exceptions import DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbconvert.preprocessors.execute import NotebookClient
 from nbgrader.preprocessors import Execute
-from traitlets import Float, Integer, Unicode
+from traitlets import Float, Integer, List, Unicode
 
 from .kernel import LOG_VARIABLE
 
@@ -61,6 +61,9 @@ class GradingExecute(Execute):
     start_attempts = Integer(3, help="tries to start a kernel").tag(config=True)
     max_output_bytes = Integer(1_000_000, help="output kept per cell").tag(config=True)
     cpu_seconds = Integer(600, help="the kernel's CPU limit, named in reports").tag(config=True)
+    keep_away_from = List(
+        Unicode(), help="folders (course, OUT, submissions) the sandbox must not be made near"
+    ).tag(config=True)
 
     # Our own bookkeeping decides what a stuck kernel means; nbgrader's default would raise.
     raise_on_iopub_timeout = False
@@ -69,7 +72,8 @@ class GradingExecute(Execute):
         ids = resources["nbgrader"]
         report = {"timeouts": [], "crash": None, "stopped": None, "truncated": [], "starts": 0}
         self._cells_started = 0
-        sandbox = Path(tempfile.mkdtemp(prefix="minigrad-kernel-"))
+        parent = sandbox_parent([Path(p) for p in self.keep_away_from])
+        sandbox = Path(tempfile.mkdtemp(prefix="minigrad-kernel-", dir=parent))
         try:
             work = sandbox / "work"
             work.mkdir()
@@ -217,6 +221,30 @@ def _exit_code(km) -> int | None:
 
 def _error(ename: str, evalue: str):
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])
+
+
+def sandbox_parent(keep_away: list[Path]) -> Path:
+    """Where to make a kernel's sandbox folder: the first usable temporary folder that holds
+    none of ``keep_away`` (the course, OUT, the submissions).
+
+    Student code that walks up from its folder lists every parent; a course checked out in
+    /tmp would be one step from a sandbox made in /tmp.  So when the system temporary
+    folder holds one of them, the sandbox goes elsewhere.
+    """
+    keep_away = [p.resolve() for p in keep_away]
+    candidates = [Path(tempfile.gettempdir()), Path("/var/tmp"), Path("/dev/shm")]
+    candidates.append(Path.home() / ".cache" / "minigrad-kernels")
+    for candidate in candidates:
+        try:
+            candidate.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        folder = candidate.resolve()
+        if not os.access(folder, os.W_OK | os.X_OK):
+            continue
+        if not any(p.is_relative_to(folder) or folder.is_relative_to(p) for p in keep_away):
+            return folder
+    return Path(tempfile.gettempdir())
 
 
 def _tail(path: Path, lines: int = 5) -> str:

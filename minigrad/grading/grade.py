@@ -96,7 +96,10 @@ def grade(
     # never passes them.
     with tempfile.TemporaryDirectory(prefix=".grading-", dir=out) as scratch:
         scratch = Path(scratch)
-        options = Options(out, timeout, notebook_timeout, settings.limits, scratch / "jupyter")
+        keep_away = (root.resolve(), out, submissions)
+        options = Options(
+            out, timeout, notebook_timeout, settings.limits, scratch / "jupyter", keep_away
+        )
         write_kernelspec(options.jupyter_dir, settings.limits)
         print(
             f"setting up nbgrader for {', '.join(work.assignments)} "

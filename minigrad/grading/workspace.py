@@ -69,6 +69,7 @@ class Options:
     notebook_timeout: int  # seconds per notebook
     limits: Limits
     jupyter_dir: Path  # holds the grading kernelspec (kernel.py)
+    keep_away: tuple[Path, ...] = ()  # folders kernels' sandboxes must not be made near
 
 
 def course_config(root: Path) -> Config:
@@ -99,6 +100,7 @@ def grading_config(base: Config, root: Path, db_url: str, options: Options) -> C
     config.GradingExecute.cpu_seconds = options.limits.cpu_seconds
     config.GradingExecute.report_directory = str(root / "reports")
     config.GradingExecute.submitted_directory = str(root / "submitted")
+    config.GradingExecute.keep_away_from = [str(p) for p in options.keep_away]
     return config
 
 
