@@ -10,8 +10,10 @@ submissions are graded twice on this machine:
   the tamper checks, feedback for every notebook and the merge into one gradebook.
 
 The figure is the ratio of throughputs (notebooks per minute).  Target (issue 8): at least
-1.7x.  The machine is shared, so its load average is printed before and after; both
-runs also check that they gave every notebook the same score.
+1.7x.  The machine is shared, so its load average is printed before and after, and so is
+the CPU time each run used (its processes and kernels): from those, the ratio two idle
+cores would give, whatever else the machine was doing.  Both runs also check that they
+gave every notebook the same score.
 
     python benchmarks/bench_grading.py [--students 30] [--lessons 01_derivatives ...] [--jobs 2]
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -69,27 +72,34 @@ def build_class(folder: Path, students: int, lessons: list[str]) -> None:
             nbformat.write(blank if number % 3 == 2 else work, str(path))
 
 
-def plain_nbgrader(submissions: Path, scratch: Path, lessons: list[str]) -> float:
-    """Seconds for one serial `nbgrader autograde` of every submission."""
+def children_cpu() -> float:
+    """CPU seconds used so far by this process's finished children (and theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def plain_nbgrader(submissions: Path, scratch: Path, lessons: list[str]) -> tuple[float, float]:
+    """Seconds, and CPU seconds, of one serial `nbgrader autograde` of every submission."""
     shutil.copy2(ROOT / "nbgrader_config.py", scratch / "nbgrader_config.py")
     for lesson in lessons:
         shutil.copytree(ROOT / SOURCE / lesson, scratch / SOURCE / lesson)
         run_nbgrader(scratch, ["generate_assignment", lesson, "--force"])
     shutil.copytree(submissions, scratch / "submitted")
-    start = time.perf_counter()
+    cpu, start = children_cpu(), time.perf_counter()
     run_nbgrader(scratch, ["autograde", "*", "--create"])
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu
 
 
-def minigrad_grade(submissions: Path, out: Path, jobs: int) -> float:
+def minigrad_grade(submissions: Path, out: Path, jobs: int) -> tuple[float, float]:
+    """Seconds, and CPU seconds, of the whole `minigrad-course grade` command."""
     command = [sys.executable, "-m", "minigrad.grading.cli", "--root", str(ROOT), "grade"]
     command += [str(submissions), "--out", str(out), "--jobs", str(jobs)]
-    start = time.perf_counter()
+    cpu, start = children_cpu(), time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"minigrad-course grade failed:\n{done.stderr}")
-    return seconds
+    return seconds, children_cpu() - cpu
 
 
 def same_scores(scratch: Path, out: Path) -> list[str]:
@@ -129,9 +139,9 @@ def main() -> None:
         submissions = tmp / "submissions"
         build_class(submissions, args.students, lessons)
         (tmp / "nbgrader").mkdir()
-        serial = plain_nbgrader(submissions, tmp / "nbgrader", lessons)
+        serial, serial_cpu = plain_nbgrader(submissions, tmp / "nbgrader", lessons)
         print(f"  load average after nbgrader: {load()}")
-        ours = minigrad_grade(submissions, tmp / "out", args.jobs)
+        ours, ours_cpu = minigrad_grade(submissions, tmp / "out", args.jobs)
         print(f"  load average after minigrad-course: {load()}")
         differences = same_scores(tmp / "nbgrader", tmp / "out")
 
@@ -145,6 +155,11 @@ def main() -> None:
         f"  {rate / ours:6.1f} notebooks/min  (set-up, limits, feedback and merge included)"
     )
     print(f"  throughput ratio: {serial / ours:.2f}x (target: at least 1.7x with --jobs 2)")
+    print(
+        f"  CPU per notebook: nbgrader {serial_cpu / count:.2f} s, minigrad-course "
+        f"{ours_cpu / count:.2f} s ({ours_cpu / serial_cpu - 1:+.0%}); on {args.jobs} idle "
+        f"cores the ratio would be at most {args.jobs * serial_cpu / ours_cpu:.2f}x"
+    )
     if differences:
         print(f"  {len(differences)} notebook(s) scored differently, e.g. {differences[0]}")
         sys.exit(1)
