@@ -54,7 +54,6 @@ _SET_VARIABLES = {
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
-    "PYTHONDONTWRITEBYTECODE": "1",  # no __pycache__ left in the submission's folder
 }
 
 
