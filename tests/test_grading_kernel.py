@@ -112,6 +112,7 @@ def test_a_dead_kernel_is_explained(code, words):
     assert words in describe_exit(code, 60)
 
 
+@pytest.mark.slow
 def test_a_real_kernel_runs_limited_in_its_folder(tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
@@ -144,6 +145,7 @@ def test_a_real_kernel_runs_limited_in_its_folder(tmp_path, monkeypatch):
     assert os.listdir(work) == []
 
 
+@pytest.mark.slow
 def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
     """Two kernels racing for one port: the loser dies before it answers.  Here a launcher
     that dies on its first start stands in for it; the notebook still runs, once."""
