@@ -283,10 +283,12 @@ def checkpoint(fn: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
             else:
                 again_inputs = [_leaf_like(v, need) for v, need in zip(values, needs)]
             again = fn(*again_inputs)
-            targets = [x for x in again_inputs if x.requires_grad] + list(outer)
-            grads = iter(grad(again, targets, g, create_graph=recording, allow_unused=True))
-        in_grads = [next(grads) if need else None for need in needs]
-        return (*[_raw(g_, recording) for g_ in in_grads], *[_raw(g_, recording) for g_ in grads])
+            # Gradients for every parent, in order: the inputs, then the outer leaves.
+            # An input that needs none gets None, which backward skips.
+            wanted = [x for x, need in zip(again_inputs, needs) if need] + list(outer)
+            found = iter(grad(again, wanted, g, create_graph=recording, allow_unused=True))
+        grads = [next(found) if need else None for need in needs] + list(found)
+        return tuple(_raw(each, recording) for each in grads)
 
     # Under jvp, fn's own ops have computed the output's tangent already.
     inner = getattr(out, "_tangent", None)
