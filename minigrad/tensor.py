@@ -323,16 +323,16 @@ class Tensor:
             )
         seed = _initial_gradient(self, grad)
         pending: dict[Tensor, np.ndarray] = {self: seed}
-        stored: set[int] = set()  # ids of arrays already kept as some node's .grad
+        check_saved_values = _Version.seen_a_change  # only after a change in place
         for node in reversed(self.topological_order()):
             g = pending.pop(node, None)
             if g is None:  # no gradient reached it (requires_grad was set after the op)
                 continue
-            _keep_gradient(node, g, stored)
+            _keep_gradient(node, g)
             rule = node._backward
             if rule is None:  # a leaf
                 continue
-            if _Version.seen_a_change:
+            if check_saved_values:
                 _check_saved_values(node)
             parents = node._parents
             if len(parents) == 1:  # the common cases, without building a list
@@ -350,7 +350,12 @@ class Tensor:
                 if pg.dtype != data.dtype:
                     pg = pg.astype(data.dtype)
                 earlier = pending.get(parent)
-                pending[parent] = pg if earlier is None else earlier + pg
+                if earlier is not None:
+                    pending[parent] = earlier + pg
+                elif pg is g:  # passed on unchanged (as by +): g is this node's .grad too
+                    pending[parent] = pg.copy()
+                else:
+                    pending[parent] = pg
 
     # ---------------------------------------------------------------- construction helpers
 
@@ -637,7 +642,8 @@ def _record(
                 out._parents = parents
                 out._backward = rule
                 out._saves = saves
-                out._saved_at = _versions_now(out, parents)
+                # Versions matter only once something was changed in place somewhere.
+                out._saved_at = _versions_now(out, parents) if _Version.seen_a_change else None
                 return out
     out.requires_grad = False
     out._parents = ()
@@ -796,22 +802,22 @@ def _initial_gradient(out: Tensor, grad: Any) -> np.ndarray:
     return seed
 
 
-def _keep_gradient(node: Tensor, g: np.ndarray, stored: set[int]) -> None:
+def _keep_gradient(node: Tensor, g: np.ndarray) -> None:
     """Add ``g`` to ``node.grad``, making sure no two nodes end up sharing one array.
 
-    Rules may return the very array they were given (``a + b`` passes ``g`` to both
-    inputs) or a view of it; a ``.grad`` must be the node's own, so that changing one in
-    place cannot change another.
+    A ``.grad`` must be the node's own, so that changing one in place cannot change
+    another.  Rules may return the very array they were given (``a + b`` passes ``g`` on to
+    both inputs): the backward pass copies those as it passes them on.  Rules may also
+    return a view of some other array (``reshape`` does): copied here.
     """
     if node.grad is not None:
         node.grad = np.asarray(node.grad + g)
-        return
-    if type(g) is not np.ndarray:  # a numpy scalar, from a 0-d computation
-        g = np.array(g)
-    elif id(g) in stored or g.base is not None:
-        g = g.copy()
-    stored.add(id(g))
-    node.grad = g
+    elif type(g) is not np.ndarray:  # a numpy scalar, from a 0-d computation
+        node.grad = np.array(g)
+    elif g.base is not None:  # a view: its memory belongs to another array
+        node.grad = g.copy()
+    else:
+        node.grad = g
 
 
 def _wrong_shape(node: Tensor, parent: Tensor, g: Any) -> RuntimeError:
