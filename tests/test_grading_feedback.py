@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import nbformat
+import pytest
 from grading_class import LESSON, ROOT, TOPIC, cell, read, solved
+from nbconvert.exporters import HTMLExporter
 
 from minigrad.grading import feedback
 from minigrad.grading.results import NotebookResult, ScoredTest
@@ -128,3 +132,49 @@ def test_the_missing_notebook_page_escapes_its_detail():
     assert "not graded (invalid)" in page and "malformed &lt;JSON&gt;" in page
     assert "Points possible: 10" in page
     assert (ROOT / "course" / LESSON).is_dir()
+
+
+# ---------------------------------------------------------------------- the exporter
+
+
+def _rendered(exporter_class, template: str) -> str:
+    """Lesson 01 with a picture, an error and an HTML output, rendered by ``template``."""
+    nb = _autograded()
+    picture = nbformat.v4.new_code_cell("plot()")
+    picture.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="}),
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": '<img src="x.png" alt="a plot"><b>bold</b>'}
+        ),
+    ]
+    nb.cells.append(picture)
+    exporter = exporter_class(template_name=template)
+    page, _ = exporter.from_notebook_node(nb)
+    return page
+
+
+def _pre_blocks(page: str) -> list[str]:
+    return [feedback.html_text(m) for m in re.findall(r"<pre[^>]*>(.*?)</pre>", page, re.S)]
+
+
+@pytest.mark.parametrize("template", ["classic", "lab"])
+def test_the_feedback_exporter_renders_what_nbconverts_html_exporter_does(template):
+    """The same page as HTMLExporter, which re-prints its output through BeautifulSoup:
+    the same text (BeautifulSoup changes only whitespace between tags), the same code and
+    output blocks character for character, and the same two edits: alternative text for
+    images that have none, and focusable input and output areas."""
+    ours = _rendered(feedback.FeedbackExporter, template)
+    theirs = _rendered(HTMLExporter, template)
+    assert " ".join(feedback.html_text(ours).split()) == " ".join(
+        feedback.html_text(theirs).split()
+    )
+    assert _pre_blocks(ours) == _pre_blocks(theirs)
+    for page in (ours, theirs):
+        images = re.findall(r"<img\b[^>]*>", page)
+        assert len(images) == 2, images
+        assert all("alt=" in tag for tag in images), images
+        assert 'alt="a plot"' in page
+    focusable = [len(re.findall(r'<div[^>]*tabindex="0"', page)) for page in (ours, theirs)]
+    assert focusable[0] == focusable[1]
+    if template == "lab":
+        assert focusable[0] > 0

@@ -86,7 +86,8 @@ def cell_timeout(config: Config) -> int:
 
 
 def grading_config(base: Config, root: Path, db_url: str, options: Options) -> Config:
-    """``base`` (the course's configuration) for a workspace at ``root``, with our executor."""
+    """``base`` (the course's configuration) for a workspace at ``root``, with our executor
+    and our feedback exporter."""
     config = copy.deepcopy(base)
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.db_url = db_url
@@ -101,6 +102,7 @@ def grading_config(base: Config, root: Path, db_url: str, options: Options) -> C
     config.GradingExecute.report_directory = str(root / "reports")
     config.GradingExecute.submitted_directory = str(root / "submitted")
     config.GradingExecute.keep_away_from = [str(p) for p in options.keep_away]
+    config.GenerateFeedback.exporter_class = feedback.FeedbackExporter
     return config
 
 
