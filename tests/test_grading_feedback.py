@@ -137,8 +137,8 @@ def test_the_missing_notebook_page_escapes_its_detail():
 # ---------------------------------------------------------------------- the exporter
 
 
-def _rendered(exporter_class, template: str) -> str:
-    """Lesson 01 with a picture, an error and an HTML output, rendered by ``template``."""
+def _with_pictures():
+    """Lesson 01 with a picture, an error and an HTML output."""
     nb = _autograded()
     picture = nbformat.v4.new_code_cell("plot()")
     picture.outputs = [
@@ -148,8 +148,11 @@ def _rendered(exporter_class, template: str) -> str:
         ),
     ]
     nb.cells.append(picture)
-    exporter = exporter_class(template_name=template)
-    page, _ = exporter.from_notebook_node(nb)
+    return nb
+
+
+def _rendered(exporter_class, template: str, nb) -> str:
+    page, _ = exporter_class(template_name=template).from_notebook_node(nb)
     return page
 
 
@@ -163,8 +166,12 @@ def test_the_feedback_exporter_renders_what_nbconverts_html_exporter_does(templa
     the same text (BeautifulSoup changes only whitespace between tags), the same code and
     output blocks character for character, and the same two edits: alternative text for
     images that have none, and focusable input and output areas."""
-    ours = _rendered(feedback.FeedbackExporter, template)
-    theirs = _rendered(HTMLExporter, template)
+    nb = _with_pictures()
+    feedback._HIGHLIGHTED.clear()
+    ours = _rendered(feedback.FeedbackExporter, template, nb)
+    assert feedback._HIGHLIGHTED, "the highlighted code was not remembered"
+    assert _rendered(feedback.FeedbackExporter, template, nb) == ours  # from what it remembered
+    theirs = _rendered(HTMLExporter, template, nb)
     assert " ".join(feedback.html_text(ours).split()) == " ".join(
         feedback.html_text(theirs).split()
     )

@@ -68,7 +68,8 @@ class FeedbackExporter(HTMLExporter):
         language = nb.metadata.get("language_info", {})
         lexer = language.get("pygments_lexer", language.get("name"))
         highlight_code = self.filters.get(
-            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+            "highlight_code",
+            _RememberedHighlighting(Highlight2HTML(pygments_lexer=lexer, parent=self)),
         )
         resources = self._init_resources(resources)
         data_types = WidgetsDataTypeFilter(
@@ -79,6 +80,33 @@ class FeedbackExporter(HTMLExporter):
         page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
         page = _IMG_WITHOUT_ALT.sub(f'<img alt="{NO_ALT_TEXT}"', page)
         return _FOCUSABLE.sub('<div tabindex="0"', page), resources
+
+
+class _RememberedHighlighting:
+    """nbconvert's code highlighter, remembering the code it has highlighted.
+
+    Every submission of a lesson holds the same given code and tests, and pygments takes a
+    few milliseconds a cell, so one grading process highlights each cell once.  The key is
+    everything the highlighted HTML depends on.
+    """
+
+    LIMIT = 20_000  # cells remembered; past that, the memory starts again
+
+    def __init__(self, highlighter: Highlight2HTML):
+        self.highlighter = highlighter
+
+    def __call__(self, source: str, language: str | None = None, metadata=None) -> str:
+        options = repr(sorted(self.highlighter.extra_formatter_options.items()))
+        magics = metadata.get("magics_language") if metadata else None
+        key = (self.highlighter.pygments_lexer, options, language, magics, source)
+        if key not in _HIGHLIGHTED:
+            if len(_HIGHLIGHTED) >= self.LIMIT:
+                _HIGHLIGHTED.clear()
+            _HIGHLIGHTED[key] = self.highlighter(source, language, metadata)
+        return _HIGHLIGHTED[key]
+
+
+_HIGHLIGHTED: dict[tuple, str] = {}
 
 
 def hidden_lines(source: nbformat.NotebookNode, visible: str) -> list[str]:
