@@ -328,7 +328,10 @@ class Tensor:
             g = pending.pop(node, None)
             if g is None:  # no gradient reached it (requires_grad was set after the op)
                 continue
-            _keep_gradient(node, g)
+            if node.grad is None and type(g) is np.ndarray and g.base is None:
+                node.grad = g  # the common case of _keep_gradient, without calling it
+            else:
+                _keep_gradient(node, g)
             rule = node._backward
             if rule is None:  # a leaf
                 continue
