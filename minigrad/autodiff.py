@@ -127,7 +127,7 @@ def _backpropagate(output: Tensor, seed: Any, inputs: list[Tensor], create_graph
                 found[node] = g  # and go on: another input may lie below this one
             if node._backward is None:
                 continue
-            if _Version.seen_a_change:
+            if node._saved_at != _Version.clock:  # changed in place since the op ran?
                 _check_saved_values(node)
             parents = node._parents
             if create_graph:

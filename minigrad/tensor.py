@@ -123,29 +123,35 @@ class _ForwardMode:
 
 
 class _Version:
-    """How many times a data buffer was changed in place.
+    """How many times a data buffer was changed in place, and when it last was.
 
     Shared by every tensor that looks at the same buffer (a tensor, its reshapes, slices,
     transposes and detached copies), so that a change through any of them is seen by all.
+
+    "When" is read on a clock that every change in place, anywhere, moves on by one.  An op
+    notes the clock's time as it records itself; at backward, a value it saved is unchanged
+    if its buffer's last change came before that time.  And if the clock has not moved at
+    all since (the usual case: a training step changes its weights only after backward),
+    nothing can have changed, which takes one comparison to see.
     """
 
-    __slots__ = ("count", "shared")
+    __slots__ = ("count", "shared", "changed_at")
 
-    # False until the first change in place anywhere: until then, no saved value can have
-    # changed, and backward skips the checks.
-    seen_a_change = False
+    clock = 0  # changes in place so far, in the whole program
 
     def __init__(self) -> None:
         self.count = 0
         self.shared = False  # True once a second tensor looks at the buffer
+        self.changed_at = 0  # the clock's time at the last change
 
 
 def _bump_version(tensor: Tensor) -> int:
     """Count a change in place of ``tensor``'s data (and so of every view of it)."""
     if tensor._counter is None:
         tensor._counter = _Version()
+    _Version.clock += 1
     tensor._counter.count += 1
-    _Version.seen_a_change = True
+    tensor._counter.changed_at = _Version.clock
     return tensor._counter.count
 
 
@@ -194,7 +200,7 @@ class Tensor:
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Callable[..., tuple] | None = None
         self._saves = NOTHING
-        self._saved_at: tuple[int, ...] | None = None
+        self._saved_at: int | None = None  # the _Version.clock when the op ran
         self._counter: _Version | None = None
 
     # ---------------------------------------------------------------- what it is
@@ -323,7 +329,7 @@ class Tensor:
             )
         seed = _initial_gradient(self, grad)
         pending: dict[Tensor, np.ndarray] = {self: seed}
-        check_saved_values = _Version.seen_a_change  # only after a change in place
+        now = _Version.clock
         for node in reversed(self.topological_order()):
             g = pending.pop(node, None)
             if g is None:  # no gradient reached it (requires_grad was set after the op)
@@ -335,7 +341,7 @@ class Tensor:
             rule = node._backward
             if rule is None:  # a leaf
                 continue
-            if check_saved_values:
+            if node._saved_at != now:  # something was changed in place since the op ran
                 _check_saved_values(node)
             parents = node._parents
             if len(parents) == 1:  # the common cases, without building a list
@@ -506,16 +512,15 @@ class Tensor:
         if "inputs" in new._saves:  # the new node's rule reads the old values: keep them
             old.data = old.data.copy()
             old._counter = None
-            new._saved_at = _versions_now(new, new._parents)
         self._overwrite(new.data, symbol)
-        self._rebased_at = self._counter.count
+        self._rebased_at = _Version.clock
         self.grad = None
         self.requires_grad = True
         self._op = symbol
         self._parents = new._parents
         self._backward = new._backward
         self._saves = new._saves
-        self._saved_at = _versions_now(self, new._parents)
+        self._saved_at = _Version.clock
         return self
 
     def _overwrite(self, values: np.ndarray, symbol: str) -> None:
@@ -645,8 +650,7 @@ def _record(
                 out._parents = parents
                 out._backward = rule
                 out._saves = saves
-                # Versions matter only once something was changed in place somewhere.
-                out._saved_at = _versions_now(out, parents) if _Version.seen_a_change else None
+                out._saved_at = _Version.clock
                 return out
     out.requires_grad = False
     out._parents = ()
@@ -654,17 +658,6 @@ def _record(
     out._saves = NOTHING
     out._saved_at = None
     return out
-
-
-def _versions_now(out: Tensor, parents: tuple[Tensor, ...]) -> tuple[int, ...] | None:
-    """The versions of ``out`` and its parents, or None when all are 0 (the usual case,
-    kept without allocating anything)."""
-    for tensor in parents:
-        if tensor._counter is not None and tensor._counter.count:
-            return (out._version, *[p._version for p in parents])
-    if out._counter is not None and out._counter.count:
-        return (out._version, *[p._version for p in parents])
-    return None
 
 
 def _check_saved_values(node: Tensor) -> None:
@@ -675,21 +668,20 @@ def _check_saved_values(node: Tensor) -> None:
     an in-place op (``x *= 2`` on a tensor in a graph): the edge from ``node`` would then
     lead into the new node, which is not the value ``node`` was computed from.
     """
-    then = node._saved_at or (0,) * (len(node._parents) + 1)
-    for parent, version in zip(node._parents, then[1:]):
-        if parent._counter is None or parent._counter.count == version:
+    then = node._saved_at or 0
+    for parent in node._parents:
+        if parent._counter is None or parent._counter.changed_at <= then:
             continue
-        if getattr(parent, "_rebased_at", 0) > version:
-            raise _modified_error(node, parent, "an input", version, rebased=True)
+        if getattr(parent, "_rebased_at", 0) > then:
+            raise _modified_error(node, parent, "an input", rebased=True)
         if "inputs" in node._saves:
-            raise _modified_error(node, parent, "an input", version, rebased=False)
-    if "output" in node._saves and node._version != then[0]:
-        raise _modified_error(node, node, "the output", then[0], rebased=False)
+            raise _modified_error(node, parent, "an input", rebased=False)
+    counter = node._counter
+    if "output" in node._saves and counter is not None and counter.changed_at > then:
+        raise _modified_error(node, node, "the output", rebased=False)
 
 
-def _modified_error(
-    node: Tensor, tensor: Tensor, role: str, version: int, rebased: bool
-) -> RuntimeError:
+def _modified_error(node: Tensor, tensor: Tensor, role: str, rebased: bool) -> RuntimeError:
     label = f"{tensor.label!r}, " if tensor.label else ""
     what = f"{role} of {node._op!r} ({label}shape {tensor.shape})"
     if rebased:
@@ -699,8 +691,8 @@ def _modified_error(
         )
     else:
         why = (
-            f"{node._op!r} saved it at version {version} for its backward rule, and it is now "
-            f"at version {tensor._version}"
+            f"{node._op!r} saved it for its backward rule, and it was changed in place after "
+            f"that (it is now at version {tensor._version})"
         )
     return RuntimeError(
         f"one of the values needed for gradient computation has been modified by an "
