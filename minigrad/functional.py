@@ -154,7 +154,11 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
     logp = _log_softmax(z, axis=1)
     rows = np.arange(n)
     losses = -logp[rows, t]
-    data = losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
+    # (the sum divided by n is numpy's mean exactly, without mean's few microseconds of
+    # Python around it, which count for a batch of one)
+    data = (
+        losses.sum() / n if reduction == "mean" else losses.sum() if reduction == "sum" else losses
+    )
     if single and reduction == "none":
         data = data.reshape(())
 
