@@ -3,7 +3,7 @@
 nbgrader's ``Execute`` preprocessor starts the kernel in the folder of the autograded copy,
 inside the grading workspace, next to the gradebook and the instructor's notebooks; and a
 kernel that dies ends nbgrader's work on the whole submission.  ``GradingExecute`` takes its
-place in ``Autograde.autograde_preprocessors`` (see workspace.py) and changes five things:
+place in ``Autograde.autograde_preprocessors`` (see workspace.py) and changes six things:
 
 1. the kernel starts in a fresh temporary folder holding only the student's notebook, from
    the grading kernelspec, whose launcher sets the resource limits (kernel.py);
@@ -14,7 +14,8 @@ place in ``Autograde.autograde_preprocessors`` (see workspace.py) and changes fi
 4. a kernel that dies ends the run: the cell it died in and every later cell get an error
    output (so no test among them counts as passed), and nbgrader still gets the notebook;
 5. a cell's output is cut off past ``max_output_bytes``, so a student printing in a loop
-   cannot exhaust the grader's memory.
+   cannot exhaust the grader's memory;
+6. after the last cell the kernel is stopped at once, not asked to wind down.
 
 Each run writes a JSON report (timeouts, crash, cells not run, output cut off) that the
 workspace reads.  Outputs alone would not do: student code can print anything, including a
