@@ -185,3 +185,20 @@ def test_the_feedback_exporter_renders_what_nbconverts_html_exporter_does(templa
     assert focusable[0] == focusable[1]
     if template == "lab":
         assert focusable[0] > 0
+
+
+def test_remembered_highlighting_is_bounded(monkeypatch):
+    """A class's own code, or a submission of huge cells, must not fill the grader's memory."""
+    from nbconvert.filters.highlight import Highlight2HTML
+
+    feedback._HIGHLIGHTED.clear()
+    remember = feedback._RememberedHighlighting(Highlight2HTML())
+    huge = "x = 1\n" * 5000  # 30,000 characters
+    assert remember(huge) == Highlight2HTML()(huge)
+    assert not feedback._HIGHLIGHTED, "a huge cell was remembered"
+    monkeypatch.setattr(feedback._RememberedHighlighting, "LIMIT", 2000)
+    for i in range(50):
+        assert remember(f"y = {i}\n") == Highlight2HTML()(f"y = {i}\n")
+    assert 0 < feedback._HIGHLIGHTED.size <= 2000
+    assert feedback._HIGHLIGHTED.size == sum(map(len, feedback._HIGHLIGHTED.values()))
+    feedback._HIGHLIGHTED.clear()

@@ -87,26 +87,43 @@ class _RememberedHighlighting:
 
     Every submission of a lesson holds the same given code and tests, and pygments takes a
     few milliseconds a cell, so one grading process highlights each cell once.  The key is
-    everything the highlighted HTML depends on.
+    everything the highlighted HTML depends on.  What is remembered is bounded in size, so
+    that a class's own code (or a submission of megabyte cells) cannot fill the grader's
+    memory: long cells are not remembered, and past the limit the memory starts again.
     """
 
-    LIMIT = 20_000  # cells remembered; past that, the memory starts again
+    LONGEST = 20_000  # characters of a cell worth remembering
+    LIMIT = 50_000_000  # characters of highlighted HTML remembered in all
 
     def __init__(self, highlighter: Highlight2HTML):
         self.highlighter = highlighter
 
     def __call__(self, source: str, language: str | None = None, metadata=None) -> str:
+        if len(source) > self.LONGEST:
+            return self.highlighter(source, language, metadata)
         options = repr(sorted(self.highlighter.extra_formatter_options.items()))
         magics = metadata.get("magics_language") if metadata else None
         key = (self.highlighter.pygments_lexer, options, language, magics, source)
         if key not in _HIGHLIGHTED:
-            if len(_HIGHLIGHTED) >= self.LIMIT:
+            highlighted = self.highlighter(source, language, metadata)
+            if _HIGHLIGHTED.size + len(highlighted) > self.LIMIT:
                 _HIGHLIGHTED.clear()
-            _HIGHLIGHTED[key] = self.highlighter(source, language, metadata)
+            _HIGHLIGHTED[key] = highlighted
+            _HIGHLIGHTED.size += len(highlighted)
         return _HIGHLIGHTED[key]
 
 
-_HIGHLIGHTED: dict[tuple, str] = {}
+class _Remembered(dict):
+    """Highlighted cells by key, and their total size in characters."""
+
+    size = 0
+
+    def clear(self) -> None:
+        super().clear()
+        self.size = 0
+
+
+_HIGHLIGHTED = _Remembered()
 
 
 def hidden_lines(source: nbformat.NotebookNode, visible: str) -> list[str]:
