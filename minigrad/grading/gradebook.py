@@ -6,11 +6,18 @@ server shared with formgrader) receives each submission's results as they come i
 the parent process alone, so no two processes ever write to it at once.
 
 Merging only sets what autograding owns: each test's ``auto_score`` and whether it needs a
-manual grade.  Manual scores and comments made in formgrader survive a re-run, and running
-the same grading twice leaves the gradebook as it was.  A notebook without a score
-(crashed, invalid, missing) gets no automatic scores at all and every test marked for manual
-grading, so nbgrader never shows it as an earned zero; it and every notebook that was not
-plainly graded are flagged for review.
+manual grade.  A notebook without a score (crashed, invalid, missing) gets no automatic
+scores at all and every test marked for manual grading, so nbgrader never shows it as an
+earned zero; it and every notebook that was not plainly graded are flagged for review.
+
+A re-run respects the review.  Manual scores and comments made in formgrader are never
+touched, and where a test's automatic score is the same as before, so is what the
+instructor decided about it: a test graded by hand stays graded, a flag taken down stays
+down.  Only a changed automatic score asks again, as nbgrader's own autograde does: a test
+with a manual score is marked for manual grading once more (the manual score, which
+nbgrader counts instead of the automatic one, may be out of date), and a notebook that was
+not plainly graded is flagged again.  So running the same grading twice leaves the
+gradebook as it was.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import importlib.util
 from collections import defaultdict
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 from .collect import STUDENT_ID
 from .course import RELEASE, SOURCE, CourseError
@@ -72,9 +79,14 @@ class ClassGradebook:
         gradebook.update_or_create_student(student)
         stamps = [r.submitted_at for r in notebooks if r.submitted_at]
         extra = {"timestamp": stamps[0]} if stamps else {}
+        try:
+            gradebook.find_submission(assignment, student)
+            new = False
+        except MissingEntry:
+            new = True
         gradebook.update_or_create_submission(assignment, student, **extra)
         for result in notebooks:
-            _record(gradebook, result)
+            _record(gradebook, result, new)
         gradebook.db.commit()
 
     def close(self) -> None:
@@ -83,17 +95,22 @@ class ClassGradebook:
             self._gradebook = None
 
 
-def _record(gradebook: Gradebook, result: NotebookResult) -> None:
+def _record(gradebook: Gradebook, result: NotebookResult, new: bool) -> None:
+    """One notebook's automatic scores into its gradebook record (``new``: the submission was
+    not in the gradebook before)."""
     record = gradebook.find_submission_notebook(result.notebook, result.assignment, result.student)
     scores = {t.name: t.score for t in result.tests} if result.scored else {}
+    changed = new
     for grade in record.grades:
-        if grade.name in scores:
-            grade.auto_score = scores[grade.name]
-            grade.needs_manual_grade = False
-        else:
-            grade.auto_score = None
-            grade.needs_manual_grade = True
-    if result.status != GRADED:
+        score = scores.get(grade.name)  # None: no automatic score, a person must decide
+        if new or score != grade.auto_score:
+            changed = True
+            grade.needs_manual_grade = score is None or grade.manual_score is not None
+        elif grade.manual_score is None:
+            grade.needs_manual_grade = score is None
+        # else: the same score as before, and graded by hand: the instructor's decision stands
+        grade.auto_score = score
+    if result.status != GRADED and changed:
         record.flagged = True
 
 
