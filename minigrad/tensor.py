@@ -508,7 +508,8 @@ class Tensor:
         if self._counter is None:
             self._counter = _Version()
         old = self._copy_node()
-        new = op(old, other)
+        # `y += y`: both operands are the old y, so both edges lead to its old role
+        new = op(old, old if other is self else other)
         if "inputs" in new._saves:  # the new node's rule reads the old values: keep them
             old.data = old.data.copy()
             old._counter = None

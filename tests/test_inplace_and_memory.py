@@ -183,6 +183,32 @@ def test_recorded_in_place_ops_become_graph_nodes_with_correct_gradients():
     assert y._op == "[...] ="
 
 
+@pytest.mark.parametrize(
+    ("change", "same_without"),
+    [
+        (lambda y: y.__iadd__(y), lambda y: y + y),
+        (lambda y: y.__isub__(y), lambda y: y - y),
+        (lambda y: y.__imul__(y), lambda y: y * y),
+        (lambda y: y.__itruediv__(y), lambda y: y / y),
+        (lambda y: y.__ipow__(y), lambda y: y**y),
+    ],
+    ids=["+=", "-=", "*=", "/=", "**="],
+)
+def test_a_tensor_changed_in_place_by_itself_sends_gradients_down_both_edges(
+    change, same_without
+):
+    """``y += y`` is ``y = y + y``: both operands are y's old value (an early version lost
+    one edge, so ``y += y`` gave 1 where the derivative is 2)."""
+    x, x2 = (Tensor([0.5, 1.0, 2.0], requires_grad=True) for _ in range(2))
+    y = x * 1.5
+    change(y)
+    y.sum().backward()
+    expected = same_without(x2 * 1.5)
+    expected.sum().backward()
+    np.testing.assert_allclose(y.data, expected.data, rtol=1e-15)
+    np.testing.assert_allclose(x.grad, x2.grad, rtol=1e-15)
+
+
 def test_a_number_setitem_cuts_the_gradient_of_what_it_overwrites():
     x = Tensor([1.0, 2.0], requires_grad=True)
     y = x * x
