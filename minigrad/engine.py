@@ -19,6 +19,10 @@ that makes a training step about 20 times faster than micrograd's.
 Special values follow IEEE arithmetic and PyTorch instead of raising: ``exp`` overflows to
 ``inf``; ``log(0)`` is ``-inf``; ``log`` of a negative number, and a negative base raised to
 a non-integer power, are ``nan`` (with a ``RuntimeWarning`` that says why, as numpy does).
+One limit comes with storing local derivatives: a local derivative can be beyond the float
+range where the gradient reaching a leaf is not.  For ``(a / b) * 1e-10`` with b = 1e-310,
+d(a / b)/da = 1 / b is stored as inf, so ``a.grad`` is inf and not 1e300 (PyTorch, which
+divides the incoming gradient by b, gets 1e300).  It needs numbers below about 1e-308.
 """
 
 from __future__ import annotations
@@ -333,12 +337,13 @@ def _power(base: Value, exponent: Value) -> Value:
     out = _pow(a, b)
     # d(a ** b)/da = b * a ** (b - 1), taken as 0 when b == 0 (PyTorch's convention).
     da = 0.0 if b == 0.0 else b * _pow(a, b - 1.0)
-    # d(a ** b)/db = a ** b * log(a): 0 where a == 0 and b >= 0 (PyTorch's convention);
+    # d(a ** b)/db = a ** b * log(a).  At a == 0, log(a) is -inf: the product is taken as 0
+    # for b >= 0 (PyTorch's convention; it would be 0 * inf there) and is +-inf for b < 0.
     # nan for a negative base, where a ** b is not differentiable in b.
     if a > 0.0:
         db = out * math.log(a)
-    elif a == 0.0 and b >= 0.0:
-        db = 0.0
+    elif a == 0.0:
+        db = 0.0 if b >= 0.0 else out * -math.inf
     else:
         db = math.nan
     return _result(out, "**", base, da, exponent, db)
