@@ -476,6 +476,7 @@ def _tanh_backward(g, out, a):
 
 def relu(a: Tensor) -> Tensor:
     """max(a, 0).  d/da is 1 where the output is positive, else 0 (0 at a == 0, as PyTorch).
+    A nan passes through, gradient and all (PyTorch again).
 
     The mask of active elements is a constant: its own derivative is 0 wherever defined,
     so a second derivative of relu is 0.
@@ -484,8 +485,9 @@ def relu(a: Tensor) -> Tensor:
 
 
 def _relu_backward(g, out, a):
+    # The output is >= 0 or nan, so `out != 0` is 1 where it is positive or nan.
     # Multiplying by the 0/1 mask is an order of magnitude faster than np.where here.
-    return (g * np.asarray(_array(out) > 0),)
+    return (g * np.asarray(_array(out) != 0),)
 
 
 def sigmoid(a: Tensor) -> Tensor:
@@ -519,12 +521,13 @@ def _sigmoid_backward(g, out, a):
 
 
 def abs(a: Tensor) -> Tensor:
-    """|a|.  d/da = sign(a), which is 0 at a == 0 (as in PyTorch)."""
+    """|a|.  d/da = sign(a), which is 0 at a == 0, and at nan (as in PyTorch)."""
     return _record("abs", np.abs(a.data), (a,), _abs_backward, SAME_AS_BACKWARD, INPUTS)
 
 
 def _abs_backward(g, out, a):
-    return (g * np.sign(_array(a)),)
+    a = _array(a)
+    return (g * np.subtract(a > 0, a < 0, dtype=np.result_type(a, np.int8)),)  # nan: 0 - 0
 
 
 def astype(a: Tensor, dtype: Any) -> Tensor:

@@ -495,8 +495,8 @@ def test_where_with_a_mask_from_a_comparison_matches_pytorch():
 # overflows: compared with no absolute tolerance, so 0 and 1e-300 differ.
 
 SPECIAL_VALUES = {
-    "relu at 0 and -0": (lambda x: x.relu(), [[0.0, -0.0, 1.0, -1.0]]),
-    "abs at 0 and -0": (lambda x: x.abs(), [[0.0, -0.0, 1.0, -1.0]]),
+    "relu at 0, -0 and nan": (lambda x: x.relu(), [[0.0, -0.0, 1.0, -1.0, np.nan]]),
+    "abs at 0, -0 and nan": (lambda x: x.abs(), [[0.0, -0.0, 1.0, -1.0, np.nan]]),
     "x ** 0 at 0": (lambda x: x**0, [[0.0, -0.0, 2.0, -2.0]]),
     "x ** 0.0 at 0": (lambda x: x**0.0, [[0.0, -0.0, 2.0, -2.0]]),
     "x ** 2 at 0": (lambda x: x**2, [[0.0, -0.0]]),
