@@ -140,11 +140,14 @@ def _unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     Broadcasting (1) prepends axes until both operands have the same number, then (2)
     stretches axes of size 1.  Each copy made this way received its own share of the
     gradient, so the input's gradient is the sum over (1) the prepended axes and (2) the
-    stretched ones.
+    stretched ones.  (Assignment, ``a[i] = v``, also drops leading axes of size 1 from v:
+    those come back as axes of size 1.)
     """
     if g.shape == shape:
         return g
     prepended = g.ndim - len(shape)
+    if prepended < 0:
+        g, prepended = g.reshape((1,) * -prepended + g.shape), 0
     stretched = tuple(
         prepended + i for i, n in enumerate(shape) if n == 1 and g.shape[prepended + i] != 1
     )

@@ -395,6 +395,39 @@ def test_indexing_matches_pytorch(name):
     )
 
 
+@pytest.mark.parametrize(
+    ("index", "value_shape"),
+    [
+        (0, (4,)),
+        (0, (1, 4)),  # assignment drops the value's leading axes of size 1
+        (0, (1, 1, 4)),
+        (0, (1,)),  # and stretches axes of size 1
+        (slice(0, 2), (1, 1, 4)),
+        ((slice(None), 1), (1, 3)),
+        ((np.array([2, 0]), slice(1, 3)), (2, 1)),
+    ],
+    ids=str,
+)
+def test_setitem_matches_pytorch(index, value_shape):
+    """``y[index] = v``: the places written lose y's gradient and send it to v, summed
+    back to v's own shape."""
+
+    def assign(index):
+        def fn(x, v):
+            y = x * 1.0
+            y[index] = v
+            return y
+
+        return fn
+
+    rng = np.random.default_rng(8)
+    compare(
+        assign(index),
+        [sample(rng, (3, 4), "real"), sample(rng, value_shape, "real")],
+        assign(torch_index(index)),
+    )
+
+
 def test_indexing_twice_and_by_a_comparison_mask_matches_pytorch():
     """The same tensor indexed twice (gradients from both add up), and a mask made by
     comparing the tensor itself."""
