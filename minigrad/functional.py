@@ -87,8 +87,9 @@ def _dot(a: Any, b: Any) -> Any:
 
 def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
     """log(softmax(z)) = z - logsumexp(z), with the log-sum-exp trick."""
-    shifted = z - z.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    shifted = z - z.max(axis=axis, keepdims=True, initial=-np.inf)  # initial: empty axes
+    with np.errstate(divide="ignore"):  # log(0): only an empty axis sums to 0
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
@@ -98,8 +99,8 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
     ``s * (g - sum(g * s))`` — no Jacobian matrix needed.
     """
     x = _tensor(x)
-    _check_axis(axis, x, "softmax")
-    e = np.exp(x.data - x.data.max(axis=axis, keepdims=True))
+    axis = _softmax_axis(axis, x, "softmax")
+    e = np.exp(x.data - x.data.max(axis=axis, keepdims=True, initial=-np.inf))
     data = e / e.sum(axis=axis, keepdims=True)
 
     def backward(g, out, x):
@@ -117,7 +118,7 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     ``g - softmax(x) * sum(g)``, with softmax(x) = exp(output).
     """
     x = _tensor(x)
-    _check_axis(axis, x, "log_softmax")
+    axis = _softmax_axis(axis, x, "log_softmax")
     data = _log_softmax(x.data, axis)
 
     def backward(g, out, x):
@@ -245,11 +246,14 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str =
 # ------------------------------------------------------------------ checks
 
 
-def _check_axis(axis: Any, x: Tensor, op: str) -> None:
+def _softmax_axis(axis: Any, x: Tensor, op: str) -> int | None:
+    """``axis`` checked against x's shape.  A 0-d tensor takes axis 0 or -1, as in PyTorch
+    and as minigrad's reductions do; numpy calls that axis None."""
     if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
         raise TypeError(f"{op}: axis must be an int, not {axis!r}")
-    if not -x.ndim <= axis < x.ndim:
+    if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
         raise ValueError(f"{op}: axis {axis} is out of range for shape {x.shape}")
+    return int(axis) if x.ndim else None
 
 
 def _check_reduction(reduction: str, op: str) -> None:

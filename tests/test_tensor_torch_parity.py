@@ -559,7 +559,19 @@ def test_special_values_and_their_gradients_match_pytorch(name):
 
 
 @pytest.mark.parametrize(
-    ("shape", "axis"), [((6,), 0), ((6,), -1), ((4, 6), -1), ((4, 6), 0), ((2, 3, 4), 1)], ids=str
+    ("shape", "axis"),
+    [
+        ((6,), 0),
+        ((6,), -1),
+        ((4, 6), -1),
+        ((4, 6), 0),
+        ((2, 3, 4), 1),
+        ((), -1),  # 0-d: softmax 1, log_softmax 0
+        ((), 0),
+        ((2, 0), 1),  # empty
+        ((0, 3), 0),
+    ],
+    ids=str,
 )
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_and_log_softmax_match_pytorch(name, shape, axis):
