@@ -214,10 +214,14 @@ def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> Tensor:
 def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1].
 
-    Computed as ``max(x, 0) - x * y + log(1 + exp(-|x|))``, which equals
-    ``-y log(sigmoid(x)) - (1 - y) log(1 - sigmoid(x))`` but never overflows and never
-    takes the log of 0, however large |x| is.  Backward: ``sigmoid(x) - y``.
-    The targets are constants (no gradient flows to them).
+    The loss is ``-y log(sigmoid(x)) - (1 - y) log(1 - sigmoid(x))``.  With
+    ``-log(sigmoid(x)) = max(-x, 0) + log(1 + exp(-|x|))`` (and the same with x for
+    ``1 - sigmoid(x) = sigmoid(-x)``) it is computed as
+    ``y * max(-x, 0) + (1 - y) * max(x, 0) + log(1 + exp(-|x|))``, which never overflows
+    and never takes the log of 0, however large |x| is.  A term whose weight (y or 1 - y)
+    is 0 is 0, even for an infinite logit: a logit of inf costs nothing when y = 1 and
+    inf when y < 1.  Backward: ``sigmoid(x) - y``.  The targets are constants (no gradient
+    flows to them).
     """
     logits = _tensor(logits)
     y = np.asarray(targets.data if isinstance(targets, Tensor) else targets, dtype=logits.dtype)
@@ -228,7 +232,12 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str =
             f"have shape {y.shape}; they must match"
         )
     x = logits.data
-    losses = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+    with np.errstate(invalid="ignore"):  # 0 * inf, at an infinite logit: replaced by 0
+        losses = (
+            np.where(y == 0, 0.0, y * np.maximum(-x, 0))
+            + np.where(y == 1, 0.0, (1 - y) * np.maximum(x, 0))
+            + np.log1p(np.exp(-np.abs(x)))
+        )
     data = losses.mean() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
     count = x.size
 

@@ -673,7 +673,7 @@ def test_binary_cross_entropy_with_logits_matches_pytorch(case, reduction):
     reason=(
         "minigrad is the accurate one: the loss at logit x < 0 with target 0 is "
         "log1p(exp(x)), 4.2e-18 at x = -40 and 3.7e-44 at x = -100; minigrad's "
-        "max(x, 0) - x*y + log1p(exp(-|x|)) gives exactly that, torch's "
+        "y max(-x, 0) + (1 - y) max(x, 0) + log1p(exp(-|x|)) gives exactly that, torch's "
         "(1 - y) * x - log_sigmoid(x) cancels x against x - log1p(exp(x)) and gives 0"
     ),
 )
@@ -687,6 +687,25 @@ def test_binary_cross_entropy_with_logits_tiny_losses_match_pytorch_exactly(x):
         ),
         atol=0.0,
     )
+
+
+def test_binary_cross_entropy_with_infinite_logits_is_inf_or_0():
+    """A logit of +-inf costs 0 where the target agrees with it entirely and inf where it
+    does not.  torch agrees on the gradient (sigmoid(x) - y) and on the inf at x = inf,
+    y = 0; for the others it gives nan, from inf - inf and 0 * inf."""
+    x = np.array([np.inf, np.inf, -np.inf, -np.inf, np.inf, -np.inf])
+    y = np.array([0.0, 1.0, 0.0, 1.0, 0.5, 0.5])
+    logits = Tensor(x, requires_grad=True)
+    losses = functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
+    losses.sum().backward()
+    check(losses, [np.inf, 0.0, 0.0, np.inf, np.inf, np.inf], atol=0.0)
+    torch_x = torch.tensor(x, requires_grad=True)
+    torch_losses = torch_functional.binary_cross_entropy_with_logits(
+        torch_x, torch.from_numpy(y), reduction="none"
+    )
+    torch_losses.sum().backward()
+    check(logits.grad, torch_x.grad, atol=0.0)
+    assert torch_losses[0].item() == np.inf
 
 
 @pytest.mark.parametrize("bias", [True, False])
