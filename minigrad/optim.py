@@ -154,7 +154,13 @@ class Adam(Optimizer):
             g = p.grad
             if self.weight_decay != 0:
                 g = g + self.weight_decay * p.data
-            m += (1 - beta1) * (g - m)  # m = beta1 * m + (1 - beta1) * g
+            # m = beta1 * m + (1 - beta1) * g, as PyTorch's lerp computes it: from the end
+            # nearer to the result, so that betas[0] = 0 gives m = g exactly.
+            weight = 1 - beta1
+            if weight < 0.5:
+                m += weight * (g - m)
+            else:
+                np.subtract(g, (g - m) * (1 - weight), out=m)
             v *= beta2
             v += (1 - beta2) * (g * g)
             denominator = np.sqrt(v) / root_correction + self.eps

@@ -810,6 +810,8 @@ OPTIMIZERS = {
     "Adam weight decay": ("Adam", {"lr": 0.01, "weight_decay": 0.05}),
     "Adam betas, eps": ("Adam", {"lr": 0.01, "betas": (0.8, 0.95), "eps": 1e-3}),
     "Adam all": ("Adam", {"lr": 0.02, "betas": (0.5, 0.9), "eps": 1e-6, "weight_decay": 0.1}),
+    "Adam betas[0] < 0.5": ("Adam", {"lr": 0.05, "betas": (0.2, 0.9)}),
+    "Adam betas 0": ("Adam", {"lr": 0.05, "betas": (0.0, 0.0)}),
 }
 
 
@@ -851,6 +853,23 @@ def test_optimizer_steps_match_pytorch(name):
         torch_opt.step()
         for (pname, p), tp in zip(model.named_parameters(), torch_model.parameters(), strict=True):
             check(p, tp, atol=1e-15, what=f"{pname} after step {step + 1}")
+
+
+@pytest.mark.parametrize("beta1", [0.0, 0.3, 0.5, 0.9])
+def test_adam_moves_its_first_moment_as_torch_lerp_does(beta1):
+    """m = beta1 * m + (1 - beta1) * g, rounded as torch's lerp rounds it (from the nearer
+    end): with beta1 = 0, m is exactly g, so a huge gradient leaves no trace a step later."""
+    p = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    torch_p = torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True)
+    opt = optim.Adam([p], lr=0.1, betas=(beta1, 0.0))
+    torch_opt = torch.optim.Adam([torch_p], lr=0.1, betas=(beta1, 0.0), foreach=False)
+    for g in ([1e10, -1e10], [1e-6, 3.0], [-2.0, 1e-300]):
+        p.grad = np.array(g)
+        torch_p.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+        torch_opt.step()
+        check(opt.m[0], torch_opt.state[torch_p]["exp_avg"], atol=0.0)
+        check(p, torch_p, atol=0.0)
 
 
 @pytest.mark.parametrize("name", ["SGD momentum", "SGD nesterov", "Adam lr", "Adam all"])
