@@ -76,7 +76,20 @@ class _SetGradMode(contextlib.ContextDecorator):
 
     mode = True
 
-    def __init__(self) -> None:
+    def __new__(cls, func: Callable | None = None) -> Any:
+        # `@no_grad` without parentheses, as PyTorch allows: Python hands over the function.
+        self = super().__new__(cls)
+        if func is None:
+            return self
+        if not callable(func):
+            raise TypeError(
+                f"{cls.__name__}() takes no arguments (used as @{cls.__name__} it decorates a "
+                f"function), not {func!r}"
+            )
+        self.__init__()
+        return self(func)
+
+    def __init__(self, func: Callable | None = None) -> None:
         self._earlier: list[bool] = []
 
     def __enter__(self) -> _SetGradMode:
@@ -92,7 +105,8 @@ class no_grad(_SetGradMode):  # noqa: N801 (PyTorch's name)
     """Compute without recording a graph: results never require grad.
 
     Use it for evaluation and for optimizer updates.  No graph means no memory held for a
-    backward pass that will never come.  Works as ``with no_grad():`` and as ``@no_grad()``.
+    backward pass that will never come.  Works as ``with no_grad():`` and as ``@no_grad()``
+    (or ``@no_grad``).
     The mode is one switch for the whole program (not one per thread, as in PyTorch).
     """
 

@@ -385,6 +385,20 @@ def test_no_grad_as_a_decorator():
     assert evaluate(x).item() == 5.0  # the same decorator works again
 
 
+def test_no_grad_as_a_decorator_without_parentheses():
+    @no_grad
+    def evaluate(t):
+        """Docstring kept."""
+        assert not is_grad_enabled()
+        return t * 2.0
+
+    assert not evaluate(Tensor([1.0], requires_grad=True)).requires_grad
+    assert is_grad_enabled()
+    assert evaluate.__name__ == "evaluate" and evaluate.__doc__ == "Docstring kept."
+    with pytest.raises(TypeError, match="no_grad"):
+        no_grad(3)
+
+
 def test_no_grad_nests():
     with no_grad():
         with no_grad():
