@@ -194,9 +194,7 @@ def test_recorded_in_place_ops_become_graph_nodes_with_correct_gradients():
     ],
     ids=["+=", "-=", "*=", "/=", "**="],
 )
-def test_a_tensor_changed_in_place_by_itself_sends_gradients_down_both_edges(
-    change, same_without
-):
+def test_a_tensor_changed_in_place_by_itself_sends_gradients_down_both_edges(change, same_without):
     """``y += y`` is ``y = y + y``: both operands are y's old value (an early version lost
     one edge, so ``y += y`` gave 1 where the derivative is 2)."""
     x, x2 = (Tensor([0.5, 1.0, 2.0], requires_grad=True) for _ in range(2))
