@@ -101,7 +101,7 @@ def _seed(output: Tensor, grad_output: Any, create_graph: bool) -> Any:
                 f"{output.shape}"
             )
         return grad_output  # kept as a Tensor: the result may be differentiated along it
-    seed = _initial_gradient(output, grad_output)
+    seed = _initial_gradient(output, grad_output, "grad")
     return Tensor._constant(seed) if create_graph else seed
 
 

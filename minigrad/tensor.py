@@ -795,19 +795,22 @@ def _short(data: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _initial_gradient(out: Tensor, grad: Any) -> np.ndarray:
+def _initial_gradient(out: Tensor, grad: Any, caller: str = "backward") -> np.ndarray:
+    """The gradient the backward pass starts from: ``grad``, or 1 for a one-element output.
+    ``caller`` names the function in errors: "backward" (``grad``) or "grad" (``grad_output``)."""
+    argument = "grad" if caller == "backward" else "grad_output"
     if grad is None:
         if out.data.size != 1:
             raise RuntimeError(
-                f"backward() without a gradient works only for a one-element output, but "
+                f"{caller}() without {argument} works only for a one-element output, but "
                 f"this one has shape {out.shape}: reduce it to a scalar first (e.g. "
-                f".sum() or .mean()), or pass backward(grad) with the output's shape"
+                f".sum() or .mean()), or pass {argument} with the output's shape"
             )
         return np.ones_like(out.data)
     seed = np.array(_data(grad), dtype=out.dtype, copy=True)
     if seed.shape != out.shape:
         raise ValueError(
-            f"backward(grad): grad has shape {seed.shape} but the output has shape {out.shape}"
+            f"{caller}(): {argument} has shape {seed.shape} but the output has shape {out.shape}"
         )
     return seed
 

@@ -325,8 +325,10 @@ def test_grad_errors_name_the_problem():
     assert mg.grad(y, [x, unused], allow_unused=True)[1] is None
     with pytest.raises(RuntimeError, match="does not require grad"):
         mg.grad(y, Tensor([1.0]))
-    with pytest.raises(RuntimeError, match="one-element"):
+    with pytest.raises(RuntimeError, match=r"grad\(\) without grad_output .* one-element"):
         mg.grad(x * 2, x)
+    with pytest.raises(ValueError, match=r"grad_output has shape \(3,\) .* shape \(2,\)"):
+        mg.grad(x * 2, x, grad_output=np.ones(3))
     with pytest.raises(TypeError, match="input 0 must be a Tensor"):
         mg.grad(y, [np.ones(2)])
 
