@@ -170,7 +170,11 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
 
 
 def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
-    """``axis`` (None, an int, a negative int or a tuple of them) as sorted axes >= 0."""
+    """``axis`` (None, an int, a negative int or a tuple of them) as sorted axes >= 0.
+
+    An empty tuple names no axis, so the reduction leaves every element as it is, as in
+    numpy.  (PyTorch's ``sum(dim=())`` reduces every axis instead: here that is None.)
+    """
     if axis is None:
         return tuple(range(ndim))
     items = axis if isinstance(axis, tuple | list) else (axis,)
@@ -553,8 +557,9 @@ def astype(a: Tensor, dtype: Any) -> Tensor:
 
 
 def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Sum over ``axis`` (None: all).  Each element feeds the sum with weight 1, so its
-    gradient is the sum's gradient, copied back along the reduced axes."""
+    """Sum over ``axis`` (None: all; an empty tuple: none, as in numpy).  Each element feeds
+    the sum with weight 1, so its gradient is the sum's gradient, copied back along the
+    reduced axes."""
     axes = _axes(axis, a.ndim, "sum")
     data = a.data.sum(axis=axes, keepdims=keepdims)
     return _record(
