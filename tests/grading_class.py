@@ -255,3 +255,14 @@ def build_class(folder: Path) -> dict[str, Expected]:
     write(solved(), folder / "jane doe" / notebook)
     expected["jane doe"] = Expected("invalid", None, ("is not a usable student id",))
     return expected
+
+
+NOTEBOOK = f"{LESSON}/{LESSON}.ipynb"
+
+
+def build_review_class(folder: Path) -> None:
+    """A small class to review: all right (ada), blank (bob), and a kernel that dies (cy)."""
+    write(solved(), folder / "ada" / NOTEBOOK)
+    write(read("course"), folder / "bob" / NOTEBOOK)
+    exits, _ = FAULTS["exits"]
+    write(exits(solved()), folder / "cy" / NOTEBOOK)

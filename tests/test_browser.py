@@ -7,139 +7,41 @@ by ``MINIGRAD_ARTIFACTS`` (a fresh temporary directory otherwise); their paths a
 
 Needs Debian's ``chromium`` package (``.ci/run`` installs it; Playwright's own browser download
 is not used) and the ``playwright`` Python package (in the dev extra); skipped otherwise.
+The server and the browser come from tests/jupyter_lab.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from jupyter_lab import chromium, quiet_settings, require_browser, running_lab
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def _requirements() -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium; "
-            f".ci/run installs it)"
-        )
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.skip("the playwright package is not installed (pip install -e '.[dev]')")
-    try:
-        import jupyterlab  # noqa: F401
-    except ImportError:
-        pytest.skip("JupyterLab is not installed (pip install -e '.[course]')")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab serving a folder with copies of the lessons, on a free port, with a token."""
-    _requirements()
+    require_browser()
     home = tmp_path_factory.mktemp("lab")
     notebooks = home / "notebooks"
     notebooks.mkdir()
     for lesson in ("03_backward", "05_neural_net"):
         shutil.copy(ROOT / "solutions" / lesson / f"{lesson}.ipynb", notebooks)
-    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    # no "news" notification over the notebook
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False})
-    )
-    # every cell in the page, not only those scrolled into view, so outputs can be found
-    tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
-    tracker.mkdir(parents=True)
-    (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-        "IPYTHONDIR": str(home / "ipython"),
-    }
-    command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-        "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={notebooks}", "--LabApp.expose_app_in_browser=True",
-    ]  # fmt: skip
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")
-    log = (home / "lab.log").open("w")
-    server = subprocess.Popen(
-        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    raise RuntimeError(
-                        "JupyterLab did not start:\n" + (home / "lab.log").read_text()[-3000:]
-                    ) from None
-                time.sleep(0.5)
-        yield base, token
-    finally:
-        _shut_down_kernels(base, token)  # they run in sessions of their own
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
-
-
-def _shut_down_kernels(base: str, token: str) -> None:
-    try:
-        with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=10) as reply:
-            kernels = json.load(reply)
-        for kernel in kernels:
-            request = urllib.request.Request(
-                f"{base}/api/kernels/{kernel['id']}?token={token}", method="DELETE"
-            )
-            urllib.request.urlopen(request, timeout=30).close()
-    except OSError:
-        pass  # the server is gone already; it shuts its kernels down when it stops
+    quiet_settings(home)
+    with running_lab(home, notebooks) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def browser(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")

@@ -13,21 +13,11 @@ import pytest
 
 pytest.importorskip("nbgrader")
 
-from grading_class import FAULTS, LESSON, ROOT, TIMEOUT, read, solved, write
+from grading_class import LESSON, NOTEBOOK, ROOT, TIMEOUT, build_review_class, solved, write
 
 from minigrad.grading.grade import Settings, grade
 
 pytestmark = pytest.mark.slow
-
-NOTEBOOK = f"{LESSON}/{LESSON}.ipynb"
-
-
-def build_review_class(folder: Path) -> None:
-    """Three students: all right (ada), blank (bob), and a kernel that dies (cy)."""
-    write(solved(), folder / "ada" / NOTEBOOK)
-    write(read("course"), folder / "bob" / NOTEBOOK)
-    exits, _ = FAULTS["exits"]
-    write(exits(solved()), folder / "cy" / NOTEBOOK)
 
 
 def gradebook_state(out: Path) -> dict:
