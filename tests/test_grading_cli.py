@@ -66,7 +66,7 @@ def test_a_bad_memory_size_is_refused_by_the_parser(capsys):
 
 
 def test_out_may_not_be_inside_the_submissions(tmp_path):
-    with pytest.raises(CourseError, match="must not be inside the submissions"):
+    with pytest.raises(CourseError, match="inside the submissions"):
         grade(ROOT, tmp_path, tmp_path / "out", Settings())
 
 
@@ -119,3 +119,121 @@ def test_tables_leave_no_score_on_notebooks_that_were_not_graded(tmp_path):
     assert [(r["student_id"], r["test"], r["score"]) for r in tests] == [("alice", "t", "1.5")]
     with pytest.raises(ValueError, match="unknown grading status"):
         NotebookResult("x", "a", "n", "passed")
+
+
+@pytest.fixture
+def scratch_course(tmp_path: Path) -> Path:
+    """A copy of lesson 01 (configuration, solutions, release) to point --root at."""
+    root = tmp_path / "course-root"
+    for step in ("solutions", "course"):
+        shutil.copytree(ROOT / step / "01_derivatives", root / step / "01_derivatives")
+    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    (tmp_path / "subs" / "alice" / "01_derivatives").mkdir(parents=True)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        (".", "is the course root: grading would overwrite its nbgrader_config.py"),
+        ("course", "is the course's course/ folder"),
+        ("solutions/01_derivatives", "is inside the course's solutions/ folder"),
+        ("..", "holds the course's solutions/ folder"),
+    ],
+)
+def test_an_out_among_the_course_files_is_refused(scratch_course, capsys, out, message):
+    config = (scratch_course / "nbgrader_config.py").read_bytes()
+    code = main(
+        [
+            "--root",
+            str(scratch_course),
+            "grade",
+            str(scratch_course.parent / "subs"),
+            "--out",
+            str(scratch_course / out),
+        ]
+    )
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert (scratch_course / "nbgrader_config.py").read_bytes() == config
+    assert not list(scratch_course.rglob("gradebook.db"))
+    assert not list(scratch_course.rglob("feedback"))
+
+
+def test_an_out_holding_another_courses_configuration_is_refused(scratch_course, capsys):
+    out = scratch_course.parent / "other-course"
+    out.mkdir()
+    (out / "nbgrader_config.py").write_text("c = get_config()\n", encoding="utf-8")
+    subs = scratch_course.parent / "subs"
+    assert main(["--root", str(scratch_course), "grade", str(subs), "--out", str(out)]) == 2
+    assert "holds an nbgrader_config.py that minigrad-course grade did not write" in (
+        capsys.readouterr().err
+    )
+    assert (out / "nbgrader_config.py").read_text(encoding="utf-8") == "c = get_config()\n"
+
+
+@pytest.mark.parametrize(
+    ("submissions", "handed_in"),
+    [
+        ("out/collected", "downloads.zip"),  # collecting empties OUT/collected
+        ("out/feedback", "alice/01_derivatives/01_derivatives.ipynb"),  # grading empties these
+    ],
+)
+def test_submissions_inside_out_are_refused_and_kept(
+    scratch_course, capsys, submissions, handed_in
+):
+    import zipfile
+
+    tmp = scratch_course.parent
+    notebook = (ROOT / "course" / "01_derivatives" / "01_derivatives.ipynb").read_bytes()
+    handed = tmp / submissions / handed_in
+    handed.parent.mkdir(parents=True)
+    if handed.suffix == ".zip":
+        with zipfile.ZipFile(handed, "w") as zipped:
+            zipped.writestr("alice/01_derivatives/01_derivatives.ipynb", notebook)
+    else:
+        handed.write_bytes(notebook)
+    kept = handed.read_bytes()
+    code = main(
+        ["--root", str(scratch_course), "grade", str(tmp / submissions), "--out", str(tmp / "out")]
+    )
+    assert code == 2
+    assert "holds the submissions" in capsys.readouterr().err
+    assert handed.read_bytes() == kept
+
+
+@pytest.mark.parametrize("below", ["", "inside"])
+def test_an_out_that_is_a_file_is_refused(scratch_course, capsys, below):
+    taken = scratch_course.parent / "grades.txt"
+    taken.write_text("not a folder", encoding="utf-8")
+    subs = scratch_course.parent / "subs"
+    code = main(["--root", str(scratch_course), "grade", str(subs), "--out", str(taken / below)])
+    assert code == 2
+    assert f"{taken} is a file, not a folder" in capsys.readouterr().err
+    assert taken.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_python_dash_m_runs_the_command(scratch_course):
+    import subprocess
+    import sys
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "minigrad.grading", "--help"], capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "usage: minigrad-course" in shown.stdout
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "minigrad.grading",
+            "--root",
+            str(scratch_course),
+            "release",
+            "99_x",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2
+    assert "no such assignment in solutions/: 99_x" in refused.stderr

@@ -48,11 +48,13 @@ def check(root: Path, assignment_ids: list[str], *, log=print) -> list[Problem]:
             shutil.copytree(root / SOURCE / assignment, work / SOURCE / assignment)
         for assignment in assignment_ids:
             log(f"checking {assignment}")
-            problems += _check_sources(root, assignment)
+            # Releasing first: it reports a damaged lesson by notebook and cell, and stops.
             release(work, [assignment], log=lambda _: None)
+            problems += _check_sources(root, assignment)
             problems += _check_in_sync(root, work, assignment)
             problems += _check_no_leaks(root, assignment)
-            problems += _check_grading(root, work, assignment)
+            if _release_is_readable(root, assignment):  # else: reported, nothing to grade
+                problems += _check_grading(root, work, assignment)
     return problems
 
 
@@ -96,7 +98,15 @@ def _check_no_leaks(root: Path, assignment: str) -> list[Problem]:
         student_path = root / RELEASE / assignment / source_path.name
         if not student_path.exists():
             continue
-        student = "\n".join(c.source for c in notebooks.read(student_path).cells)
+        try:
+            student = "\n".join(c.source for c in notebooks.read(student_path).cells)
+        except Exception as error:  # a damaged file: whatever it holds, release again
+            message = (
+                f"the notebook in {RELEASE}/ cannot be read ({type(error).__name__}): run "
+                f"`minigrad-course release {assignment}`"
+            )
+            problems.append(Problem(assignment, source_path.name, message))
+            continue
         source_cells = notebooks.read(source_path).cells
         visible = "\n".join(
             notebooks.without_regions(c.source, notebooks.HIDDEN_TEST_MARKERS) for c in source_cells
@@ -122,6 +132,15 @@ def _check_no_leaks(root: Path, assignment: str) -> list[Problem]:
                             )
                         )
     return problems
+
+
+def _release_is_readable(root: Path, assignment: str) -> bool:
+    try:
+        for path in notebooks_of(root, RELEASE, assignment):
+            notebooks.read(path)
+    except Exception:  # _check_no_leaks names the notebook and the error
+        return False
+    return True
 
 
 def _check_grading(root: Path, work: Path, assignment: str) -> list[Problem]:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .course import CourseError, assignments, find_root
+from .course import CourseError, assignments, check_out_folder, find_root
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,6 +113,8 @@ def _grade(root: Path, args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise CourseError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
+    # Before grade() writes anything: it empties folders in OUT.
+    check_out_folder(root, args.submissions, args.out)
     timeout = args.timeout or cell_timeout(course_config(root))
     notebook_timeout = args.notebook_timeout or 5 * timeout
     limits = Limits(

@@ -1,0 +1,8 @@
+"""``python -m minigrad.grading``: the ``minigrad-course`` command, for when its script is
+not on PATH (a virtual environment not activated, a Python started by another tool)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
