@@ -3,6 +3,10 @@
 ``OUT/grades.csv`` has a row per student, assignment and notebook; ``OUT/tests.csv`` a row per
 test of every notebook that has a score.  A notebook that could not be graded (crashed,
 invalid, missing) has an empty ``score``: never a zero that looks like one earned.
+
+The tables are written whatever text reaches them: a file name that is not UTF-8 comes to
+Python as lone surrogates, which UTF-8 cannot encode, and one such name must not cost the
+class its tables after hours of grading.  Such characters are written escaped (``\\udcff``).
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ def number(value: float | None) -> str:
 
 
 def write_grades(path: Path, results: list[NotebookResult]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as file:
+    with path.open("w", newline="", encoding="utf-8", errors="backslashreplace") as file:
         writer = csv.writer(file)
         writer.writerow(GRADES_COLUMNS)
         for r in sorted(results, key=lambda r: r.key):
@@ -79,7 +83,7 @@ def write_grades(path: Path, results: list[NotebookResult]) -> None:
 
 
 def write_tests(path: Path, results: list[NotebookResult]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as file:
+    with path.open("w", newline="", encoding="utf-8", errors="backslashreplace") as file:
         writer = csv.writer(file)
         writer.writerow(TESTS_COLUMNS)
         for r in sorted(results, key=lambda r: r.key):

@@ -31,6 +31,12 @@ from nbformat.warnings import MissingIDFieldWarning
 # A notebook this large is not a student's work but a runaway output; nbgrader would spend
 # minutes and gigabytes on it.
 MAX_NOTEBOOK_BYTES = 64 * 1024**2
+# Notebooks nest their JSON a dozen levels or so (widget state, plotly figures).  Far deeper
+# nesting only exhausts the recursion of the json, nbformat and copy modules, and would
+# crash the grader instead of giving the notebook its row.
+MAX_JSON_DEPTH = 100
+_TOO_DEEP = f"not a notebook: its JSON is nested more than {MAX_JSON_DEPTH} levels deep"
+_CELL_TYPES = ("code", "markdown", "raw")
 _CELL_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 
 
@@ -70,8 +76,14 @@ def read_submission(path: Path) -> nbformat.NotebookNode:
         raise InvalidNotebookError(
             f"malformed JSON: {error.msg} (line {error.lineno}, column {error.colno})"
         ) from None
+    except RecursionError:
+        raise InvalidNotebookError(_TOO_DEEP) from None
     if not isinstance(data, dict) or data.get("nbformat") not in (3, 4):
         raise InvalidNotebookError("JSON, but not a Jupyter notebook (no nbformat 3 or 4 header)")
+    if _nesting(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise InvalidNotebookError(_TOO_DEEP)
+    if data["nbformat"] == 4:
+        _check_cells(data)
     try:
         with warnings.catch_warnings():  # a missing cell id is repaired just below
             warnings.simplefilter("ignore", MissingIDFieldWarning)
@@ -79,10 +91,73 @@ def read_submission(path: Path) -> nbformat.NotebookNode:
         _, fixed = normalize(nb, strip_invalid_metadata=True)
         nb = nbformat.from_dict(fixed)
         nbformat.validate(nb)
+    except RecursionError:
+        raise InvalidNotebookError(_TOO_DEEP) from None
     except (ValidationError, KeyError, TypeError, AttributeError, ValueError) as error:
-        message = getattr(error, "message", None) or str(error)
-        raise InvalidNotebookError(f"not a valid notebook: {message}") from None
+        raise InvalidNotebookError(f"not a valid notebook: {_validation_message(error)}") from None
     return nb
+
+
+def _nesting(data, limit: int) -> int:
+    """How deeply ``data`` nests lists and objects, counted without recursion (which is what
+    deep nesting exhausts), up to just past ``limit``."""
+    deepest, stack = 0, [(data, 1)]
+    while stack and deepest <= limit:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, depth)
+            stack += [(child, depth + 1) for child in value]
+    return deepest
+
+
+def _check_cells(data: dict) -> None:
+    """Name the cell that is malformed: nbformat's repair code fails on metadata that is not
+    a mapping without saying where, and its validator quotes a bad cell whole, source and all,
+    into the grades table and the student's page."""
+    if not isinstance(data.get("metadata", {}), dict):
+        raise InvalidNotebookError(
+            f"not a valid notebook: its metadata is {_json_kind(data['metadata'])}, not a mapping"
+        )
+    cells = data.get("cells", [])
+    if not isinstance(cells, list):
+        raise InvalidNotebookError(f"not a valid notebook: its cells are {_json_kind(cells)}")
+    for number, cell in enumerate(cells, 1):
+        if not isinstance(cell, dict):
+            raise InvalidNotebookError(
+                f"not a valid notebook: cell {number} is {_json_kind(cell)}, not a cell"
+            )
+        where = f"cell {number}"
+        if isinstance(cell.get("id"), str):
+            where += f" (id {_short(cell['id'])!r})"
+        if cell.get("cell_type") not in _CELL_TYPES:
+            raise InvalidNotebookError(
+                f"not a valid notebook: {where} has cell_type {_short(repr(cell.get('cell_type')))}"
+                f" (cells are {', '.join(_CELL_TYPES)})"
+            )
+        if not isinstance(cell.get("metadata", {}), dict):
+            raise InvalidNotebookError(
+                f"not a valid notebook: {where}: its metadata is {_json_kind(cell['metadata'])}, "
+                "not a mapping"
+            )
+
+
+def _validation_message(error: Exception) -> str:
+    """nbformat's complaint, short, with where it applies: a schema message begins with the
+    offending value, which can be a whole cell."""
+    message = _short(getattr(error, "message", None) or str(error), 150)
+    path = getattr(error, "absolute_path", None)
+    return f"{message} (at {'/'.join(str(p) for p in path)})" if path else message
+
+
+def _json_kind(value) -> str:
+    kinds = {dict: "a mapping", list: "a list", str: "a string", bool: "true or false"}
+    return "null" if value is None else kinds.get(type(value), "a number")
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def restore_tests(submitted: nbformat.NotebookNode, released: nbformat.NotebookNode) -> Restored:
