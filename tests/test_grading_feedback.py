@@ -59,6 +59,23 @@ def test_hidden_lines_are_the_hidden_tests_not_seen_elsewhere():
     assert 'check_own_work(forward_difference, "forward_difference")' in hidden
 
 
+def test_solution_lines_are_kept_out_too():
+    """A student's cell can read the instructor's notebook from disk and print it: the lines
+    of its solutions are blanked like those of hidden tests."""
+    source = read("solutions")
+    visible = "\n".join(c.source for c in read("course").cells)
+    hidden = feedback.hidden_lines(source, visible)
+    solution = feedback.notebooks.marked_regions(
+        cell(source, f"{TOPIC}_forward_difference").source, feedback.notebooks.SOLUTION_MARKERS
+    )[0]
+    long_lines = [line.strip() for line in solution.splitlines() if len(line.strip()) >= 10]
+    assert long_lines and all(line in hidden for line in long_lines)
+    assert "### BEGIN SOLUTION" in hidden
+    printed = "".join(f"{line}\n" for line in ["### BEGIN SOLUTION", *long_lines])
+    assert "removed here" in feedback.blank_hidden(printed, hidden)
+    assert not any(line in feedback.blank_hidden(printed, hidden) for line in long_lines)
+
+
 def test_the_student_view_has_no_hidden_test_anywhere():
     view = feedback.student_view(_autograded(), read("course"), [SECRET], _result(), 10)
     text = nbformat.writes(view)
@@ -77,7 +94,9 @@ def test_the_student_view_has_no_hidden_test_anywhere():
 def test_printed_hidden_lines_are_blanked_and_the_rest_kept():
     view = feedback.student_view(_autograded(), read("course"), [SECRET], _result(), 10)
     printer = next(c for c in view.cells if c.source == "print(In[-2])")
-    assert printer.outputs[0].text == "x = 1\n[a line of a hidden test was removed here]\n"
+    assert printer.outputs[0].text == (
+        "x = 1\n[a line of a hidden test or a solution was removed here]\n"
+    )
 
 
 def test_the_summary_names_each_test_with_points_and_an_escaped_message():

@@ -13,9 +13,14 @@ place in ``Autograde.autograde_preprocessors`` (see workspace.py) and changes si
    answer after that, or the notebook's total time runs out, later cells are not run;
 4. a kernel that dies ends the run: the cell it died in and every later cell get an error
    output (so no test among them counts as passed), and nbgrader still gets the notebook;
-5. a cell's output is cut off past ``max_output_bytes``, so a student printing in a loop
-   cannot exhaust the grader's memory;
-6. after the last cell the kernel is stopped at once, not asked to wind down.
+5. a cell's output is cut off past ``max_output_bytes``, and every output once the notebook
+   has printed ``max_notebook_output_bytes``, so a student printing in a loop cannot exhaust
+   the grader's memory or its disk;
+6. after the last cell the kernel is stopped at once, not asked to wind down;
+7. before every test cell, what tests rely on (check functions, numpy, minigrad, IPython's
+   way of running a cell and reporting its errors) is put back as it was when the kernel
+   started, and what was put back is reported; after every test cell its source is taken
+   out of the kernel's history (guard.py).
 
 Each run writes a JSON report (timeouts, crash, cells not run, output cut off) that the
 workspace reads.  Outputs alone would not do: student code can print anything, including a
@@ -24,6 +29,7 @@ fake ``CellTimeoutError``.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import random
@@ -42,6 +48,7 @@ from traitlets import Float, Integer, List, Unicode
 
 from .kernel import LOG_VARIABLE
 
+GUARD = "__import__('minigrad.grading.guard').grading.guard"
 NOT_RUN = "CellNotRun"
 KERNEL_DIED = "KernelDied"
 
@@ -61,6 +68,9 @@ class GradingExecute(Execute):
     )
     start_attempts = Integer(3, help="tries to start a kernel").tag(config=True)
     max_output_bytes = Integer(1_000_000, help="output kept per cell").tag(config=True)
+    max_notebook_output_bytes = Integer(16_000_000, help="output kept per notebook").tag(
+        config=True
+    )
     cpu_seconds = Integer(600, help="the kernel's CPU limit, named in reports").tag(config=True)
     keep_away_from = List(
         Unicode(), help="folders (course, OUT, submissions) the sandbox must not be made near"
@@ -74,7 +84,15 @@ class GradingExecute(Execute):
 
     def preprocess(self, nb, resources, km=None):
         ids = resources["nbgrader"]
-        report = {"timeouts": [], "crash": None, "stopped": None, "truncated": [], "starts": 0}
+        report = {
+            "timeouts": [],
+            "crash": None,
+            "stopped": None,
+            "truncated": [],
+            "starts": 0,
+            "guard": [],
+            "notebook_truncated": None,
+        }
         self._cells_started = 0
         parent = sandbox_parent([Path(p) for p in self.keep_away_from])
         sandbox = Path(tempfile.mkdtemp(prefix="minigrad-kernel-", dir=parent))
@@ -111,11 +129,15 @@ class GradingExecute(Execute):
         self._stopped: str | None = None
         self._current = -1
         self._output_bytes: dict[int, int] = {}
+        self._notebook_bytes = 0
         self._deadline = time.monotonic() + self.notebook_timeout
         environment = {**os.environ, LOG_VARIABLE: str(log)}
         with self.setup_kernel(cwd=str(work), env=environment):
             info = self.wait_for_reply(self.kc.kernel_info())
             self.nb.metadata["language_info"] = info["content"]["language_info"]
+            guarded = self._in_kernel(f"{GUARD}.install()") is True
+            if not guarded:
+                report["guard"].append({"cell": None, "changes": ["the guard could not start"]})
             for index, cell in enumerate(self.nb.cells):
                 if cell.cell_type != "code" or not cell.source.strip():
                     continue
@@ -129,12 +151,37 @@ class GradingExecute(Execute):
                     continue
                 self._current = index
                 self._cells_started += 1
+                test = _is_test(cell)
+                if test and guarded:
+                    changes = self._in_kernel(f"{GUARD}.check()")
+                    if changes:
+                        report["guard"].append({"cell": index, "changes": list(changes)})
                 try:
                     self.execute_cell(cell, index, store_history=True)
                 except DeadKernelError:
                     self._record_crash(cell, index)
+                    continue
+                if test and guarded and isinstance(cell.get("execution_count"), int):
+                    self._in_kernel(f"{GUARD}.forget_cell({cell.execution_count})")
         self.set_widgets_metadata()
         return self.nb, self.resources
+
+    def _in_kernel(self, expression: str):
+        """The value of ``expression`` (a Python literal) evaluated in the kernel, leaving no
+        trace in the notebook or its history; None if that fails."""
+        try:
+            msg_id = self.kc.execute(
+                "", silent=True, store_history=False, user_expressions={"value": expression}
+            )
+            reply = self.wait_for_reply(msg_id)
+            value = reply["content"]["user_expressions"]["value"]
+            if value.get("status") != "ok":
+                self.log.warning("guard: %s failed: %s", expression, value.get("evalue"))
+                return None
+            return ast.literal_eval(value["data"]["text/plain"])
+        except Exception as error:  # a kernel that is gone or stuck: the cells will tell
+            self.log.warning("guard: %s failed: %r", expression, error)
+            return None
 
     def _stop(self, reason: str) -> None:
         if self._stopped is None:
@@ -182,6 +229,18 @@ class GradingExecute(Execute):
         size = len(json.dumps(msg.get("content", {})))
         used = self._output_bytes.get(cell_index, 0) + size
         self._output_bytes[cell_index] = used
+        self._notebook_bytes += size
+        if self._notebook_bytes > self.max_notebook_output_bytes:
+            # Many cells each under their own cap can still add up to a notebook too big
+            # to keep: past the notebook's cap every output is cut, with one note.
+            if self._report.get("notebook_truncated") is None:
+                self._report["notebook_truncated"] = cell_index
+                note = (
+                    f"[output cut off: the notebook printed more than "
+                    f"{self.max_notebook_output_bytes} bytes]"
+                )
+                outs.append(nbformat.v4.new_output("stream", name="stderr", text=note + "\n"))
+            return None
         if used <= self.max_output_bytes:
             return super().output(outs, msg, display_id, cell_index)
         if cell_index not in self._report["truncated"]:
@@ -198,6 +257,12 @@ class GradingExecute(Execute):
         path.with_suffix(".json").write_text(json.dumps(report, indent=1), encoding="utf-8")
 
     execute_cell = run_sync(Execute.async_execute_cell)
+
+
+def _is_test(cell) -> bool:
+    """An autograded test cell (its grade comes from running it without an error)."""
+    nbgrader = cell.metadata.get("nbgrader", {})
+    return bool(nbgrader.get("grade")) and not nbgrader.get("solution")
 
 
 def describe_exit(code: int | None, cpu_seconds: int) -> str:

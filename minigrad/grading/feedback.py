@@ -41,7 +41,7 @@ MAX_DATA = 2_000_000  # bytes of one image or rich output
 MAX_MESSAGE = 400
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_FRAME = re.compile(r"^\s*(?:Cell\s+)?In\s*\[(\d+)\]")
-_BLANKED = "[a line of a hidden test was removed here]"
+_BLANKED = "[a line of a hidden test or a solution was removed here]"
 _IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\balt=)(?=[\s>/])", re.IGNORECASE)
 _FOCUSABLE = re.compile(
     r'<div(?![^>]*\btabindex=)(?=[^>]*\bclass="[^"]*\b(?:jp-Cell-inputWrapper|'
@@ -127,11 +127,19 @@ _HIGHLIGHTED = _Remembered()
 
 
 def hidden_lines(source: nbformat.NotebookNode, visible: str) -> list[str]:
-    """Lines of the hidden tests in ``source`` worth hiding: long enough to tell anything,
-    and not also somewhere the student can see them (``visible``)."""
-    lines = set(notebooks.HIDDEN_TEST_MARKERS)  # even that there are hidden tests is theirs
+    """Lines of the hidden tests and of the solutions in ``source`` worth hiding: long enough
+    to tell anything, and not also somewhere the student can see them (``visible``).
+
+    Solutions count too: student code can read the instructor's notebooks from disk and
+    print them.  (A student's own line that happens to equal a solution line is theirs to
+    see: the caller leaves out lines of the student's own notebook.)
+    """
+    # even that there are hidden tests is the instructor's; so are the solution markers
+    lines = set(notebooks.HIDDEN_TEST_MARKERS + notebooks.SOLUTION_MARKERS)
     for cell in source.cells:
-        for region in notebooks.marked_regions(cell.source, notebooks.HIDDEN_TEST_MARKERS):
+        regions = notebooks.marked_regions(cell.source, notebooks.HIDDEN_TEST_MARKERS)
+        regions += notebooks.marked_regions(cell.source, notebooks.SOLUTION_MARKERS)
+        for region in regions:
             for line in region.splitlines():
                 line = line.strip()
                 if len(line) >= HIDDEN_MIN_LENGTH and line not in visible:
@@ -198,7 +206,10 @@ def summary_html(result: NotebookResult, messages: dict[str, str], timeout: int 
     else:
         headline = f"Score: {result.score:g} / {result.max_score:g}"
     notes = {
-        TAMPERED: "Test cells had been changed; the released tests were put back and run.",
+        TAMPERED: (
+            "The notebook had changed its tests or what they rely on; the released tests "
+            "were put back and run as written."
+        ),
         TIMEOUT: "A cell ran past the time limit"
         + (f" of {timeout} s" if timeout else "")
         + "; the notebook was graded with what finished.",
