@@ -130,7 +130,10 @@ def _grade(root: Path, args: argparse.Namespace) -> int:
         assignments=tuple(args.assignment),
         limits=limits,
     )
-    grade(root, args.submissions, args.out, settings)
+    try:
+        grade(root, args.submissions, args.out, settings)
+    except KeyboardInterrupt:  # Ctrl-C: grade() has cleaned up and said so
+        return 130
     return 0
 
 

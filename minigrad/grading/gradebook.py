@@ -2,8 +2,8 @@
 
 Workers grade in workspaces of their own, each with a private SQLite gradebook; the class
 gradebook (SQLite under ``OUT`` by default, or any SQLAlchemy URL, such as a PostgreSQL
-server shared with formgrader) receives each submission's results as they come in, from
-the parent process alone, so no two processes ever write to it at once.
+server shared with formgrader) receives every submission's results once the class is
+graded, from the parent process alone, so no two processes ever write to it at once.
 
 Merging only sets what autograding owns: each test's ``auto_score`` and whether it needs a
 manual grade.  A notebook without a score (crashed, invalid, missing) gets no automatic

@@ -10,12 +10,15 @@ the assignment's cells).  A worker grades one student's assignment at a time, st
    (limits, sandbox folder, timeouts, crashes: execute.py);
 3. read the scores from the workspace gradebook and the executor's report, and decide
    the status and the detail;
-4. keep the autograded notebook for the instructor (``OUT/autograded``), and render the
+4. keep the autograded notebook for the instructor (``autograded/``), and render the
    student's feedback with ``nbgrader generate_feedback`` from a copy without hidden tests
-   (feedback.py), into ``OUT/feedback``.
+   (feedback.py), into ``feedback/``.
 
-Nothing is shared between workers but ``OUT``, where each writes only its own student's
-files; the scores go back to the parent, which merges them into the class gradebook.
+A worker writes a submission's files (``autograded/``, ``feedback/``, ``logs/``) into the
+run's staging folder, laid out as ``OUT`` is, never into ``OUT`` itself: the parent moves
+them into ``OUT`` with ``publish`` once the whole class is graded, so that a run that is
+interrupted or a worker that dies halfway leaves the previous results as they were.  The
+scores go back to the parent too, which merges them into the class gradebook.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from . import feedback, notebooks
-from .collect import EXCHANGE_FILES, TIMESTAMP, Unit
+from .collect import TIMESTAMP, Unit
 from .course import RELEASE, SOURCE, CourseError
 from .course import notebooks as notebooks_of
 from .execute import GradingExecute
@@ -64,7 +67,7 @@ CONFIG_FILE = "nbgrader_config.py"
 class Options:
     """How every submission is run; the same in every worker."""
 
-    out: Path
+    staging: Path  # where a submission's OUT files are written, until publish() moves them
     timeout: int  # seconds per cell
     notebook_timeout: int  # seconds per notebook
     limits: Limits
@@ -140,8 +143,10 @@ def build_template(
         api = NbGraderAPI(config=grading_config(base, template, db_url, options))
         for assignment in assignments:
             _require(api.generate_assignment(assignment, force=True, create=True), assignment)
-    if new_file:
-        shutil.copyfile(local, new_file)
+    if new_file:  # by way of a temporary name: an interrupted copy is no gradebook
+        partial = new_file.with_name(f".{new_file.name}.partial")
+        shutil.copyfile(local, partial)
+        os.replace(partial, new_file)
     for assignment in assignments:
         for fresh in notebooks_of(template, RELEASE, assignment):
             notebooks.write_normalized(fresh)
@@ -199,20 +204,15 @@ class Workspace:
         return self._hidden[key]
 
     def max_score(self, assignment: str, notebook: str) -> float:
-        return sum(
-            float(c.metadata["nbgrader"].get("points", 0))
-            for c in self.released(assignment, notebook).cells
-            if c.metadata.get("nbgrader", {}).get("grade")
-        )
+        return max_score(self.released(assignment, notebook))
 
     # -- one unit ---------------------------------------------------------------------
 
     def grade(self, unit: Unit) -> list[NotebookResult]:
         """Every expected notebook of ``unit``, graded or with the reason it is not."""
-        student, assignment = unit.key
-        for step in ("autograded", "feedback"):
-            _remove(self.options.out / step / student / assignment)
-        self._log_path(unit).unlink(missing_ok=True)
+        assignment = unit.assignment
+        for path in submission_files(self.options.staging, unit):
+            remove(path)  # what an earlier try left, in a worker that died
         results: dict[str, NotebookResult] = {}
         prepared: dict[str, Restored] = {}
         hints = dict(unit.hints)
@@ -256,12 +256,12 @@ class Workspace:
     def _autograde(self, unit: Unit, prepared: dict[str, Restored]) -> dict[str, NotebookResult]:
         student, assignment = unit.key
         for step in ("submitted", "autograded", "feedback", "reports"):
-            _remove(self.folder / step / student / assignment)
+            remove(self.folder / step / student / assignment)
         target = self.folder / "submitted" / student / assignment
         target.mkdir(parents=True)
         for name, restored in prepared.items():
             nbformat.write(restored.notebook, str(target / f"{name}.ipynb"))
-        if unit.folder is not None and (unit.folder / TIMESTAMP).is_file():
+        if TIMESTAMP in unit.exchange:  # one nbgrader can read: collect.py checked it
             shutil.copyfile(unit.folder / TIMESTAMP, target / TIMESTAMP)
 
         outcome = self.api.autograde(assignment, student, force=True, create=True)
@@ -279,10 +279,9 @@ class Workspace:
             self.api.generate_feedback(assignment, student, force=True)
         for name, result in rendered.items():
             self._publish_feedback(unit, name, result, hidden[name])
-        for file in EXCHANGE_FILES:  # for nbgrader release_feedback, as generate_feedback does
-            if rendered and unit.folder is not None and (unit.folder / file).is_file():
-                target = self.options.out / "feedback" / student / assignment / file
-                shutil.copyfile(unit.folder / file, target)
+        for file in unit.exchange if rendered else ():  # for nbgrader release_feedback
+            target = self.options.staging / "feedback" / student / assignment / file
+            shutil.copyfile(unit.folder / file, target)
         return results
 
     def _result(self, unit, name, restored, gradebook, log, log_path) -> NotebookResult:
@@ -293,7 +292,7 @@ class Workspace:
             last = [line for line in log.splitlines() if line.strip()][-1:] or ["no log"]
             detail = (
                 f"nbgrader could not grade it ({last[0].strip()[:200]}); see "
-                f"{log_path.relative_to(self.options.out)}"
+                f"{log_path.relative_to(self.options.staging)}"
             )
             return self._unscored(unit, name, INVALID, detail)
         report = json.loads(report_path.read_text(encoding="utf-8"))
@@ -316,7 +315,7 @@ class Workspace:
         submitted_at = record.assignment.timestamp
         if report["crash"]:
             status = CRASHED
-        elif restored.tampered:
+        elif restored.tampered or _guarded(report):
             status = TAMPERED
         elif report["timeouts"] or report["stopped"]:
             status = TIMEOUT
@@ -344,6 +343,18 @@ class Workspace:
                 parts.append(fatal[0].strip()[:200])
         if restored.tampered:
             parts.append("tests restored from the release: " + ", ".join(restored.changes))
+        for put_back in report.get("guard", []):
+            where = (
+                "before the tests"
+                if put_back["cell"] is None
+                else (f"before {_label(nb, put_back['cell'])}")
+            )
+            parts.append(
+                f"{where}, put back as the tests need them: "
+                + ", ".join(
+                    put_back["changes"][:8] + (["..."] if len(put_back["changes"]) > 8 else [])
+                )
+            )
         limit = self.options.timeout
         parts += [f"{_label(nb, i)} ran past the {limit} s limit" for i in report["timeouts"]]
         stopped = report["stopped"]
@@ -357,6 +368,9 @@ class Workspace:
         if report["truncated"]:
             where = ", ".join(_label(nb, i) for i in report["truncated"])
             parts.append(f"output cut off in {where}")
+        if report.get("notebook_truncated") is not None:
+            where = _label(nb, report["notebook_truncated"])
+            parts.append(f"all output cut off from {where} on: the notebook printed too much")
         return parts
 
     def _student_view(self, unit: Unit, name: str, result: NotebookResult) -> list[str]:
@@ -401,10 +415,10 @@ class Workspace:
         self._write(target, page)
 
     def _log_path(self, unit: Unit) -> Path:
-        return self.options.out / "logs" / unit.student / f"{unit.assignment}.log"
+        return submission_files(self.options.staging, unit)[2]
 
     def _out(self, step: str, unit: Unit, name: str, suffix: str) -> Path:
-        return self.options.out / step / unit.student / unit.assignment / f"{name}{suffix}"
+        return self.options.staging / step / unit.student / unit.assignment / f"{name}{suffix}"
 
     @staticmethod
     def _write(path: Path, text: str) -> None:
@@ -412,8 +426,74 @@ class Workspace:
         path.write_text(text, encoding="utf-8")
 
 
-def _remove(path: Path) -> None:
-    if path.exists():
+def max_score(released: nbformat.NotebookNode) -> float:
+    """The points a released notebook's tests are worth."""
+    return sum(
+        float(c.metadata["nbgrader"].get("points", 0))
+        for c in released.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    )
+
+
+def submission_files(base: Path, unit: Unit) -> tuple[Path, Path, Path]:
+    """Where a submission's files are under ``base`` (OUT, or the staging folder laid out as
+    OUT is): its autograded notebooks, its feedback folder and its log."""
+    student, assignment = unit.key
+    return (
+        base / "autograded" / student / assignment,
+        base / "feedback" / student / assignment,
+        base / "logs" / student / f"{assignment}.log",
+    )
+
+
+def publish(staging: Path, out: Path, unit: Unit) -> None:
+    """Put a graded submission's files in OUT in place of the previous run's.
+
+    The grader calls it for the whole class at once, after the last submission is graded,
+    so OUT holds either the previous results or the new ones, never half of each.  Both
+    folders are on one file system (the staging folder is inside OUT): every move is a
+    rename.
+    """
+    for new, old in zip(submission_files(staging, unit), submission_files(out, unit)):
+        remove(old)
+        if new.exists():
+            old.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(new, old)
+
+
+def not_graded(
+    root: Path, staging: Path, unit: Unit, detail: str, log: str
+) -> list[NotebookResult]:
+    """A submission the grader gave up on (its worker died, or the grader failed): a
+    ``crashed`` row per notebook, whose page tells the student it was not graded, and
+    ``log`` for the instructor, in place of whatever a failed try left in ``staging``."""
+    autograded, feedback_folder, log_path = submission_files(staging, unit)
+    for path in (autograded, feedback_folder, log_path):
+        remove(path)
+    results = []
+    for name in unit.notebooks:
+        released = notebooks.read(root / RELEASE / unit.assignment / f"{name}.ipynb")
+        result = NotebookResult(
+            unit.student,
+            unit.assignment,
+            name,
+            CRASHED,
+            _with_extra(detail, unit),
+            max_score(released),
+        )
+        Workspace._write(
+            feedback_folder / f"{name}.html", feedback.page(result, f"{unit.assignment}/{name}")
+        )
+        results.append(result)
+    Workspace._write(log_path, log)
+    return results
+
+
+def remove(path: Path) -> None:
+    """Remove a file or a folder, including the read-only files nbgrader leaves."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
         for folder, _, files in os.walk(path):
             os.chmod(folder, stat.S_IRWXU)
             for file in files:
@@ -440,6 +520,11 @@ def _label(nb, index: int) -> str:
     return f"cell {index + 1}" + (f" (after {before})" if before else "")
 
 
+def _guarded(report: dict) -> bool:
+    """Whether student code had changed what tests rely on (execute.py, guard.py)."""
+    return any(put_back["cell"] is not None for put_back in report.get("guard", []))
+
+
 def _cells_with_error(nb, ename: str) -> list[int]:
     return [
         i
@@ -449,6 +534,8 @@ def _cells_with_error(nb, ename: str) -> list[int]:
 
 
 def _with_extra(detail: str, unit: Unit) -> str:
+    for note in unit.notes:
+        detail = _join(detail, note)
     if not unit.extra:
         return detail
     shown = ", ".join(unit.extra[:5]) + (", ..." if len(unit.extra) > 5 else "")
