@@ -132,6 +132,14 @@ def _shut_down_kernels(base: str, token: str) -> None:
         pass  # the server is gone already; it shuts its kernels down when it stops
 
 
+def screenshot_folder(tmp_path_factory) -> Path:
+    """Where screenshots go: ``MINIGRAD_ARTIFACTS`` if set, else a fresh temporary folder."""
+    where = os.environ.get("MINIGRAD_ARTIFACTS")
+    folder = Path(where) if where else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @contextlib.contextmanager
 def chromium() -> Iterator:
     """Debian's Chromium, headless, driven by Playwright."""

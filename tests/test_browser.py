@@ -12,12 +12,17 @@ The server and the browser come from tests/jupyter_lab.py.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
-from jupyter_lab import chromium, quiet_settings, require_browser, running_lab
+from jupyter_lab import (
+    chromium,
+    quiet_settings,
+    require_browser,
+    running_lab,
+    screenshot_folder,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -46,10 +51,7 @@ def browser(lab):
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    where = os.environ.get("MINIGRAD_ARTIFACTS")
-    folder = Path(where) if where else tmp_path_factory.mktemp("screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return screenshot_folder(tmp_path_factory)
 
 
 def open_and_run(browser, lab, notebook: str):

@@ -10,7 +10,6 @@ named by ``MINIGRAD_ARTIFACTS`` (a fresh temporary directory otherwise).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,13 @@ import pytest
 pytest.importorskip("nbgrader")
 
 from grading_class import LESSON, ROOT, TIMEOUT, build_review_class
-from jupyter_lab import chromium, quiet_settings, require_browser, running_lab
+from jupyter_lab import (
+    chromium,
+    quiet_settings,
+    require_browser,
+    running_lab,
+    screenshot_folder,
+)
 
 from minigrad.grading.grade import Settings, grade
 from minigrad.grading.results import read_rows
@@ -48,10 +53,7 @@ def graded_class(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    where = os.environ.get("MINIGRAD_ARTIFACTS")
-    folder = Path(where) if where else tmp_path_factory.mktemp("screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return screenshot_folder(tmp_path_factory)
 
 
 def submissions_table(graded_class) -> dict[str, dict[str, str]]:
