@@ -47,6 +47,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer, List, Unicode
 
 from .kernel import LOG_VARIABLE
+from .notebooks import is_test
 
 GUARD = "__import__('minigrad.grading.guard').grading.guard"
 NOT_RUN = "CellNotRun"
@@ -151,7 +152,7 @@ class GradingExecute(Execute):
                     continue
                 self._current = index
                 self._cells_started += 1
-                test = _is_test(cell)
+                test = is_test(cell)
                 if test and guarded:
                     changes = self._in_kernel(f"{GUARD}.check()")
                     if changes:
@@ -257,12 +258,6 @@ class GradingExecute(Execute):
         path.with_suffix(".json").write_text(json.dumps(report, indent=1), encoding="utf-8")
 
     execute_cell = run_sync(Execute.async_execute_cell)
-
-
-def _is_test(cell) -> bool:
-    """An autograded test cell (its grade comes from running it without an error)."""
-    nbgrader = cell.metadata.get("nbgrader", {})
-    return bool(nbgrader.get("grade")) and not nbgrader.get("solution")
 
 
 def describe_exit(code: int | None, cpu_seconds: int) -> str:

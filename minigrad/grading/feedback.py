@@ -184,11 +184,13 @@ def student_view(
 ) -> nbformat.NotebookNode:
     """The autograded notebook as the student may see it, with a summary table on top."""
     nb = nbformat.from_dict(autograded)
-    released_tests = {_grade_id(c): c for c in released.cells if _is_test(c)}
-    test_counts = {c.execution_count for c in nb.cells if _is_test(c) and c.get("execution_count")}
+    released_tests = {_grade_id(c): c for c in released.cells if notebooks.is_test(c)}
+    test_counts = {
+        c.execution_count for c in nb.cells if notebooks.is_test(c) and c.get("execution_count")
+    }
     messages: dict[str, str] = {}
     for cell in nb.cells:
-        if _is_test(cell):
+        if notebooks.is_test(cell):
             original = released_tests.get(_grade_id(cell))
             cell.source = original.source if original is not None else "# (test not shown)"
             messages[_grade_id(cell)] = _failure(cell, hidden)
@@ -304,8 +306,3 @@ def _cut(text: str) -> str:
 
 def _grade_id(cell) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
-def _is_test(cell) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return bool(meta.get("grade")) and not meta.get("solution")

@@ -77,6 +77,12 @@ def has_outputs(nb: nbformat.NotebookNode) -> bool:
     return any(c.cell_type == "code" and (c.outputs or c.execution_count) for c in nb.cells)
 
 
+def is_test(cell: nbformat.NotebookNode) -> bool:
+    """An autograded test cell: its points come from running it without an error."""
+    meta = cell.metadata.get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
 def marked_regions(source: str, markers: tuple[str, str]) -> list[str]:
     """The text between each pair of ``markers`` in a cell's source."""
     begin, end = (re.escape(m) for m in markers)
