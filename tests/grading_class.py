@@ -56,22 +56,22 @@ class Expected:
     details: tuple[str, ...] = ()  # pieces the detail must contain ("" : empty detail)
 
 
-def read(step: str) -> nbformat.NotebookNode:
+def read(step: str, lesson: str = LESSON) -> nbformat.NotebookNode:
     """The lesson's notebook in ``solutions`` or ``course`` (a fresh copy each time)."""
-    return copy.deepcopy(_read(step))
+    return copy.deepcopy(_read(step, lesson))
 
 
 @functools.cache
-def _read(step: str) -> nbformat.NotebookNode:
-    return nbformat.read(str(ROOT / step / LESSON / f"{LESSON}.ipynb"), as_version=4)
+def _read(step: str, lesson: str) -> nbformat.NotebookNode:
+    return nbformat.read(str(ROOT / step / lesson / f"{lesson}.ipynb"), as_version=4)
 
 
-def solved() -> nbformat.NotebookNode:
+def solved(lesson: str = LESSON) -> nbformat.NotebookNode:
     """The released notebook with every exercise solved as the instructor did."""
-    nb = read("course")
+    nb = read("course", lesson)
     answers = {
         c.metadata["nbgrader"]["grade_id"]: c.source
-        for c in read("solutions").cells
+        for c in read("solutions", lesson).cells
         if c.metadata.get("nbgrader", {}).get("solution")
     }
     for cell in nb.cells:

@@ -17,7 +17,8 @@ What is covered, taken at kernel start:
   the kernel's methods that run a cell and report its result or error, and event
   callbacks defined in the notebook (libraries' own callbacks, like matplotlib's, stay);
 - the functions and classes of builtins, math, numpy, numpy.testing and minigrad's modules
-  (minigrad is the tests' reference), and the attributes of minigrad's classes;
+  (minigrad is the tests' reference), and the methods and properties of minigrad's classes
+  (not their data: some of it is state that changes as the library runs);
 - the notebook's own names for minigrad.testing's checks (``check_close`` and the others).
 
 What is not: a student who reads this module can find the snapshot in memory and change it
@@ -89,7 +90,7 @@ class Guard:
             if name in MODULES or (name.startswith("minigrad.") and not _is_grading(name))
         }
         self.classes = {
-            cls: dict(vars(cls))
+            cls: _behaviour(vars(cls))
             for name, (module, kept) in self.modules.items()
             if name.startswith("minigrad")
             for cls in kept.values()
@@ -125,7 +126,8 @@ class Guard:
                     setattr(module, attr, value)
                     changed.append(f"{name}.{attr}")
         for cls, kept in self.classes.items():
-            for attr in set(vars(cls)) - set(kept) - {"__weakref__", "__dict__"}:
+            added = set(_behaviour(vars(cls))) - set(kept) - {"__weakref__", "__dict__"}
+            for attr in added:
                 delattr(cls, attr)
                 changed.append(f"{cls.__module__}.{cls.__qualname__}.{attr} (added)")
             for attr, value in kept.items():
@@ -198,6 +200,19 @@ def _functions_and_classes(namespace: dict) -> dict:
         name: value
         for name, value in namespace.items()
         if callable(value) or isinstance(value, types.ModuleType)
+    }
+
+
+def _behaviour(namespace) -> dict:
+    """The entries of a class worth guarding: its methods, properties and other descriptors,
+    not its data.  A class attribute can be state that the library itself changes as it
+    runs (``_Version.clock`` counts changes in place, ``_GradMode.enabled`` follows
+    ``no_grad``): putting that back would report an honest notebook as tampered, and
+    turning the clock back would break the very checks it drives."""
+    return {
+        name: value
+        for name, value in namespace.items()
+        if callable(value) or hasattr(type(value), "__get__")
     }
 
 
