@@ -124,6 +124,16 @@ class Lesson:
                 return
 
 
+def solution(lesson: str, grade_id: str) -> str:
+    """The instructor's answer to exercise `grade_id` of `lesson` (markers and all: a
+    Lesson runs it without them)."""
+    notebook = nbformat.read(str(ROOT / "solutions" / lesson / f"{lesson}.ipynb"), as_version=4)
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return cell.source
+    raise KeyError(f"{lesson} has no exercise {grade_id!r}")
+
+
 def _split(test: str) -> tuple[str, str]:
     """A test cell's visible part and its hidden part."""
     if HIDDEN_BEGIN not in test:

@@ -2,8 +2,7 @@
 names it, and each correct alternative passes everything."""
 
 import pytest
-
-from tests.lesson_answers import Lesson
+from lesson_answers import Lesson
 
 pytestmark = pytest.mark.slow
 

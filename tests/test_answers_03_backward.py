@@ -1,10 +1,8 @@
 """Lesson 03's tests against students' answers: each common mistake gets a message that
 names it, and each correct alternative passes everything."""
 
-import nbformat
 import pytest
-
-from tests.lesson_answers import ROOT, Lesson
+from lesson_answers import Lesson, solution
 
 pytestmark = pytest.mark.slow
 
@@ -468,22 +466,12 @@ def test_right_answer_passes(lesson, grade_id, code):
     assert seen.passes, seen
 
 
-def _solution(grade_id):
-    notebook = nbformat.read(
-        str(ROOT / "solutions" / "03_backward" / "03_backward.ipynb"), as_version=4
-    )
-    for cell in notebook.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return cell.source
-    raise KeyError(grade_id)
-
-
 def test_count_paths_blames_a_broken_topological_order(lesson):
     """count_paths walks the student's topological_order: a wrong order must be named as
     such, not as `=` instead of `+=`."""
-    solution = _solution(PATHS)
+    instructors = solution("03_backward", PATHS)
     try:
-        seen = lesson.answer(PATHS, PREORDER_REVERSED + "\n\n" + solution)
+        seen = lesson.answer(PATHS, PREORDER_REVERSED + "\n\n" + instructors)
         assert seen.visible and "which count_paths uses" in seen.visible, seen
     finally:  # put the instructor's topological_order back for the other cases
-        assert lesson.answer(ORDER, _solution(ORDER)).passes
+        assert lesson.answer(ORDER, solution("03_backward", ORDER)).passes
