@@ -9,11 +9,12 @@ was computed, what was expected, and the likely mistake, e.g.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
 
-__all__ = ["check_close", "check_true", "check_own_work"]
+__all__ = ["check_close", "check_true", "check_own_work", "needs"]
 
 
 def check_close(
@@ -70,6 +71,26 @@ def check_own_work(obj: Any, name: str) -> None:
                     f"{name} is built on minigrad's {base.__name__}: the exercise is to write "
                     f"it yourself, not to inherit it"
                 )
+
+
+def needs(*names: str) -> None:
+    """Stop the cell, as an unfinished exercise does, when a result of an earlier cell is missing.
+
+    A cell that draws or tests what an exercise above produced (a trained ``model``, say)
+    would otherwise fail with a ``NameError`` that points at this cell instead of at the
+    exercise.  Raising ``NotImplementedError`` instead keeps the whole notebook honest as
+    released: every cell that fails, fails because an exercise is not done yet.  The names
+    are looked up among the globals of the cell that calls this (the notebook's own names).
+    """
+    defined = sys._getframe(1).f_globals
+    missing = [name for name in names if name not in defined]
+    if missing:
+        listed = ", ".join(f"`{name}`" for name in missing)
+        raise NotImplementedError(
+            f"{listed} {'is' if len(missing) == 1 else 'are'} not defined yet: the cell above "
+            f"that makes {'it' if len(missing) == 1 else 'them'} stopped with an error. Finish "
+            f"the exercises above, run their cells again, then this one"
+        )
 
 
 def _show(x: Any) -> str:
