@@ -58,8 +58,8 @@ grade: $(STAMP)
 	$(BIN)/minigrad-course grade $(SUBMISSIONS) --out $(OUT) $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check minigrad tests benchmarks
-	$(BIN)/ruff format --check minigrad tests benchmarks
+	$(BIN)/ruff check minigrad minigrad_course tests benchmarks
+	$(BIN)/ruff format --check minigrad minigrad_course tests benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -34,8 +34,8 @@ from pathlib import Path
 import nbformat
 from timing import format_seconds
 
-from minigrad.grading.course import RELEASE, SOURCE, assignments, notebooks
-from minigrad.grading.release import run_nbgrader
+from minigrad_course.course import RELEASE, SOURCE, assignments, notebooks
+from minigrad_course.release import run_nbgrader
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,7 +92,7 @@ def plain_nbgrader(submissions: Path, scratch: Path, lessons: list[str]) -> tupl
 
 def minigrad_grade(submissions: Path, out: Path, jobs: int) -> tuple[float, float]:
     """Seconds, and CPU seconds, of the whole `minigrad-course grade` command."""
-    command = [sys.executable, "-m", "minigrad.grading.cli", "--root", str(ROOT), "grade"]
+    command = [sys.executable, "-m", "minigrad_course.cli", "--root", str(ROOT), "grade"]
     command += [str(submissions), "--out", str(out), "--jobs", str(jobs)]
     cpu, start = children_cpu(), time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)

@@ -70,7 +70,7 @@ def test_every_lesson_has_a_student_notebook():
 def test_minigrad_course_check_passes():
     """Solutions earn full marks, untouched releases zero, course/ is in sync, nothing leaks."""
     pytest.importorskip("nbgrader")
-    from minigrad.grading.check import check
+    from minigrad_course.check import check
 
     problems = check(ROOT, LESSONS, log=lambda _: None)
     assert not problems, "minigrad-course check found:\n" + "\n".join(map(str, problems))

@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("nbgrader")
 
-from minigrad.grading.check import check
-from minigrad.grading.cli import main
-from minigrad.grading.course import CourseError, assignments
-from minigrad.grading.release import release
+from minigrad_course.check import check
+from minigrad_course.cli import main
+from minigrad_course.course import CourseError, assignments
+from minigrad_course.release import release
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,7 +114,7 @@ def test_check_names_each_kind_of_problem(tmp_path):
 
 
 def test_leak_check_flags_hidden_lines_but_not_ones_visible_elsewhere(tmp_path):
-    from minigrad.grading.check import _check_no_leaks
+    from minigrad_course.check import _check_no_leaks
 
     shared = "from math import isclose as close_enough_to_compare"
     nb = _lesson(visible=f"{shared}\nassert square(3) == 9, 'square(3) should be 9'")

@@ -18,10 +18,10 @@ pytest.importorskip("nbgrader")
 
 from grading_class import LESSON, ROOT, TIMEOUT, build_class
 
-from minigrad.grading import notebooks
-from minigrad.grading.feedback import hidden_lines, html_text
-from minigrad.grading.grade import Settings, grade
-from minigrad.grading.results import read_rows
+from minigrad_course import notebooks
+from minigrad_course.feedback import hidden_lines, html_text
+from minigrad_course.grade import Settings, grade
+from minigrad_course.results import read_rows
 
 pytestmark = pytest.mark.slow
 
@@ -206,7 +206,7 @@ def test_the_gradebook_holds_the_scores_and_never_a_silent_zero(graded):
 def test_nbgrader_reads_the_class_gradebook_from_out(graded):
     """OUT is a course folder for nbgrader's own tools (formgrader, export), and exporting
     there leaves grades.csv alone."""
-    from minigrad.grading.release import run_nbgrader
+    from minigrad_course.release import run_nbgrader
 
     out = graded["out"]
     ours = (out / "grades.csv").read_bytes()
@@ -220,7 +220,7 @@ def test_nbgrader_reads_the_class_gradebook_from_out(graded):
 
 def test_feedback_can_be_released_through_the_nbgrader_exchange(graded, tmp_path):
     """The command of docs/instructors.md, section 5."""
-    from minigrad.grading.release import run_nbgrader
+    from minigrad_course.release import run_nbgrader
 
     out, exchange = graded["out"], tmp_path / "exchange"
     exchange.mkdir()

@@ -10,12 +10,12 @@ import pytest
 
 pytest.importorskip("nbgrader")
 
-from minigrad.grading.cli import _size, main
-from minigrad.grading.course import CourseError
-from minigrad.grading.grade import Settings, grade
-from minigrad.grading.gradebook import database_url
-from minigrad.grading.progress import Progress, duration
-from minigrad.grading.results import (
+from minigrad_course.cli import _size, main
+from minigrad_course.course import CourseError
+from minigrad_course.grade import Settings, grade
+from minigrad_course.gradebook import database_url
+from minigrad_course.progress import Progress, duration
+from minigrad_course.results import (
     NotebookResult,
     ScoredTest,
     read_rows,
@@ -218,7 +218,7 @@ def test_python_dash_m_runs_the_command(scratch_course):
     import sys
 
     shown = subprocess.run(
-        [sys.executable, "-m", "minigrad.grading", "--help"], capture_output=True, text=True
+        [sys.executable, "-m", "minigrad_course", "--help"], capture_output=True, text=True
     )
     assert shown.returncode == 0, shown.stderr
     assert "usage: minigrad-course" in shown.stdout
@@ -226,7 +226,7 @@ def test_python_dash_m_runs_the_command(scratch_course):
         [
             sys.executable,
             "-m",
-            "minigrad.grading",
+            "minigrad_course",
             "--root",
             str(scratch_course),
             "release",

@@ -21,8 +21,8 @@ pytest.importorskip("nbgrader")
 
 from grading_class import LESSON, NOTEBOOK, ROOT, TIMEOUT, TOPIC, cell, index, read, solved, write
 
-from minigrad.grading.grade import Settings, grade
-from minigrad.grading.results import read_rows
+from minigrad_course.grade import Settings, grade
+from minigrad_course.results import read_rows
 
 pytestmark = pytest.mark.slow
 
@@ -137,9 +137,9 @@ def test_a_later_cell_cannot_read_a_test_cells_source(graded):
 def test_solutions_read_from_disk_stay_out_of_the_feedback(graded):
     """The student's cell prints the instructor's notebook; the feedback page must not show
     a line of its solutions (they are blanked, or the page is withheld)."""
-    from minigrad.grading.feedback import html_text
-    from minigrad.grading.notebooks import SOLUTION_MARKERS, marked_regions
-    from minigrad.grading.notebooks import read as read_nb
+    from minigrad_course.feedback import html_text
+    from minigrad_course.notebooks import SOLUTION_MARKERS, marked_regions
+    from minigrad_course.notebooks import read as read_nb
 
     source = read_nb(ROOT / "solutions" / LESSON / f"{LESSON}.ipynb")
     released = "\n".join(c.source for c in read("course").cells)
@@ -159,7 +159,7 @@ def test_solutions_read_from_disk_stay_out_of_the_feedback(graded):
 
 
 def _autograded(graded, student: str) -> list:
-    from minigrad.grading.notebooks import read as read_nb
+    from minigrad_course.notebooks import read as read_nb
 
     path = Path(graded["out"], "autograded", student, LESSON, f"{LESSON}.ipynb")
     return [c for c in read_nb(path).cells if c.cell_type == "code"]
@@ -168,7 +168,7 @@ def _autograded(graded, student: str) -> list:
 def test_past_the_notebooks_output_cap_every_output_is_cut_with_one_note():
     """Many cells, each under the cell's cap, add up: past the notebook's cap nothing more is
     kept, so a notebook of 200 chatty cells cannot fill the grader's disk."""
-    from minigrad.grading.execute import GradingExecute
+    from minigrad_course.execute import GradingExecute
 
     executor = GradingExecute(max_notebook_output_bytes=1000, max_output_bytes=800)
     executor._report = {"truncated": [], "notebook_truncated": None}

@@ -16,10 +16,10 @@ pytest.importorskip("nbgrader")
 
 from grading_class import ROOT, solved, write
 
-from minigrad.grading.course import assignments
-from minigrad.grading.grade import Settings, grade
-from minigrad.grading.notebooks import read as read_nb
-from minigrad.grading.results import read_rows
+from minigrad_course.course import assignments
+from minigrad_course.grade import Settings, grade
+from minigrad_course.notebooks import read as read_nb
+from minigrad_course.results import read_rows
 
 pytestmark = pytest.mark.slow
 

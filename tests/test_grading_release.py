@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("nbgrader")
 
-from minigrad.grading.cli import main
+from minigrad_course.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = "01_derivatives"

@@ -29,17 +29,17 @@ pytest.importorskip("nbgrader")
 
 from grading_class import FAULTS, NOTEBOOK, ROOT, append_to, read, solved, write
 
-from minigrad.grading.grade import Settings, grade
-from minigrad.grading.results import read_rows
+from minigrad_course.grade import Settings, grade
+from minigrad_course.results import read_rows
 
 pytestmark = pytest.mark.slow
 
-CLI = "import sys; from minigrad.grading.cli import main; sys.exit(main())"
+CLI = "import sys; from minigrad_course.cli import main; sys.exit(main())"
 # grade() with a short watchdog, so that a stuck worker is found in seconds, not minutes.
 HARMED_RUN = """
 import sys
 from pathlib import Path
-from minigrad.grading import grade as grading
+from minigrad_course import grade as grading
 grading.WATCHDOG_MARGIN = 15
 grading.grade(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]),
               grading.Settings(jobs=2, timeout=5, notebook_timeout=15))

@@ -1,6 +1,7 @@
 """The project's promises to a newcomer: package metadata, the README's two commands, the
 CI script, and a clean lint."""
 
+import ast
 import re
 import shutil
 import subprocess
@@ -90,11 +91,45 @@ def test_public_api_imports():
     assert minigrad.__version__ == pyproject()["project"]["version"]
 
 
+def imported_modules(path: Path) -> set[str]:
+    """The top-level names of every module a Python file imports (relative imports aside)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_library_never_imports_the_instructor_tooling():
+    """minigrad is what students get (the edition copies it whole): no grading code, and
+    nothing that needs the instructor's packages."""
+    assert not (ROOT / "minigrad" / "grading").exists()
+    tooling = {"minigrad_course", "nbgrader", "nbconvert", "nbclient", "psycopg"}
+    for path in sorted((ROOT / "minigrad").rglob("*.py")):
+        used = imported_modules(path) & tooling
+        assert not used, f"{path.relative_to(ROOT)} imports {', '.join(sorted(used))}"
+
+
+def test_the_tooling_is_its_own_package_with_the_same_command():
+    scripts = pyproject()["project"]["scripts"]
+    assert scripts == {"minigrad-course": "minigrad_course.cli:main"}
+    done = subprocess.run(
+        [sys.executable, "-m", "minigrad_course", "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "release" in done.stdout and "grade" in done.stdout
+
+
 def test_code_is_ruff_clean():
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed")
     result = subprocess.run(
-        [ruff, "check", "minigrad", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True
+        [ruff, "check", "minigrad", "minigrad_course", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr

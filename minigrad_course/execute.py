@@ -49,7 +49,7 @@ from traitlets import Float, Integer, List, Unicode
 from .kernel import LOG_VARIABLE
 from .notebooks import is_test
 
-GUARD = "__import__('minigrad.grading.guard').grading.guard"
+GUARD = "__import__('minigrad_course.guard').guard"
 NOT_RUN = "CellNotRun"
 KERNEL_DIED = "KernelDied"
 

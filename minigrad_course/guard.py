@@ -87,14 +87,14 @@ class Guard:
         self.modules = {
             name: (module, _functions_and_classes(vars(module)))
             for name, module in sys.modules.items()
-            if name in MODULES or (name.startswith("minigrad.") and not _is_grading(name))
+            if name in MODULES or name.startswith("minigrad.")
         }
         self.classes = {
             cls: _behaviour(vars(cls))
             for name, (module, kept) in self.modules.items()
             if name.startswith("minigrad")
             for cls in kept.values()
-            if isinstance(cls, type) and cls.__module__.startswith("minigrad")
+            if isinstance(cls, type) and _in_minigrad(cls.__module__)
         }
         self.checks = {name: getattr(sys.modules["minigrad.testing"], name) for name in _checks()}
         self.lists = {name: list(getattr(shell, name)) for name in IPYTHON_LISTS}
@@ -221,8 +221,9 @@ def _checks() -> list[str]:
     return [name for name in getattr(testing, "__all__", ()) if callable(getattr(testing, name))]
 
 
-def _is_grading(name: str) -> bool:
-    return name.startswith("minigrad.grading")
+def _in_minigrad(module: str) -> bool:
+    """Whether a class comes from the minigrad library (not from a package merely named like it)."""
+    return module == "minigrad" or module.startswith("minigrad.")
 
 
 _MISSING = object()
