@@ -1,4 +1,5 @@
-"""The ``minigrad-course`` command: ``release``, ``check`` and ``grade`` for instructors."""
+"""The ``minigrad-course`` command: ``release``, ``check``, ``publish`` and ``grade`` for
+instructors."""
 
 from __future__ import annotations
 
@@ -26,6 +27,17 @@ def main(argv: list[str] | None = None) -> int:
         help="check that course/ is in sync, leaks nothing, and grades to full and zero marks",
     )
     check_cmd.add_argument("assignments", nargs="*", help="e.g. 01_derivatives (default: all)")
+    publish_cmd = commands.add_parser(
+        "publish",
+        help="write the student edition (no solutions, hidden tests or tools) as a git repository",
+        description="Write the student edition into DEST: a new git repository, or a clone of "
+        "the published one, which gets one commit. See docs/instructors.md.",
+    )
+    publish_cmd.add_argument("dest", type=Path, help="the edition's repository")
+    publish_cmd.add_argument(
+        "--remote", help="where students clone it from (its URL sets the README's Binder badge)"
+    )
+    publish_cmd.add_argument("--branch", default="main", help="the branch to publish to (main)")
     _add_grade_command(commands)
     args = parser.parse_args(argv)
 
@@ -33,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         root = args.root.resolve() if args.root else find_root()
         if args.command == "grade":
             return _grade(root, args)
+        if args.command == "publish":
+            from .publish import publish, summary
+
+            print(summary(publish(root, args.dest, remote=args.remote, branch=args.branch)))
+            return 0
         chosen = assignments(root, args.assignments)
         if not chosen:
             raise CourseError(f"no assignments found in {root / 'solutions'}")
