@@ -234,11 +234,11 @@ def binder_url(remote: str, branch: str) -> str | None:
     ref = urllib.parse.quote(branch, safe="")
     hosted = re.fullmatch(
         r"(?:https://|ssh://git@|git@)(github\.com|gitlab\.com)[:/]"
-        r"(?P<path>[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+?)(?:\.git)?/?",
+        r"(?P<path>[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+)/?",
         remote.strip(),
     )
     if hosted:
-        path = hosted.group("path")
+        path = hosted.group("path").removesuffix(".git")
         if hosted.group(1) == "github.com":
             return f"https://mybinder.org/v2/gh/{path}/{ref}{lesson}"
         return f"https://mybinder.org/v2/gl/{urllib.parse.quote(path, safe='')}/{ref}{lesson}"
@@ -296,7 +296,7 @@ def find_leaks(files: dict[str, File], secret: set[str]) -> list[str]:
 
 def _meaningful_lines(text: str) -> list[str]:
     lines = (line.strip() for line in text.splitlines())
-    return [line for line in lines if len(line) >= MEANINGFUL and not line.startswith("#")]
+    return [line for line in lines if len(line) >= MEANINGFUL]
 
 
 def _strings(value) -> list[str]:

@@ -241,6 +241,8 @@ def test_publishing_into_a_clone_adds_one_commit_that_changes_only_what_changed(
     git(tmp_path, "clone", "--quiet", str(published), str(clone))
     git(clone, "config", "user.email", "ta@example.org")
     git(clone, "config", "user.name", "TA")
+    # As if cloned from where the edition is pushed, whose URL makes the Binder badge.
+    git(clone, "remote", "set-url", "origin", REMOTE)
 
     again = publish(instructor, clone)  # the remote comes from the clone's origin
     assert again.commit is None and again.changed == []
