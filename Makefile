@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # JupyterLab refuses to run as root unless told to (containers, CI, Binder-like set-ups).
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help venv lab test test-quick bench release check grade lint clean
+.PHONY: help venv lab test test-quick bench release check publish grade lint clean
 
 help:
 	@echo "make lab         set up .venv and open the course in JupyterLab"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench       run the benchmarks (installs micrograd as a baseline)"
 	@echo "make release     regenerate course/ from solutions/ (instructors)"
 	@echo "make check       check course/ against solutions/ and grade both (instructors)"
+	@echo "make publish     write the student edition: make publish DEST=dir [REMOTE=url]"
 	@echo "make grade       grade a class: make grade SUBMISSIONS=dir OUT=dir [ARGS=--jobs 2]"
 	@echo "make lint        check the code with ruff"
 	@echo "make clean       remove .venv and caches"
@@ -51,6 +52,10 @@ release: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/minigrad-course check $(ARGS)
+
+publish: $(STAMP)
+	@test -n "$(DEST)" || { echo "name the edition's folder: make publish DEST=../minigrad-edition [REMOTE=https://github.com/<owner>/<name>]"; exit 2; }
+	$(BIN)/minigrad-course publish "$(DEST)" $(if $(REMOTE),--remote "$(REMOTE)") $(ARGS)
 
 SUBMISSIONS ?= submissions
 OUT ?= out

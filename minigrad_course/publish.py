@@ -72,6 +72,7 @@ class Published:
     commit: str | None  # the new commit in DEST; None when nothing changed
     changed: list[str]
     binder_url: str | None
+    remote: str | None
     notes: list[str] = field(default_factory=list)
 
 
@@ -105,7 +106,7 @@ def publish(root: Path, dest: Path, remote: str | None = None, branch: str = "ma
         )
     _replace_tree(dest, files)
     commit, changed = _commit(dest, source_commit, first=not existing)
-    return Published(dest, branch, source_commit, commit, changed, url, notes)
+    return Published(dest, branch, source_commit, commit, changed, url, remote, notes)
 
 
 # --- what goes in ------------------------------------------------------------------------
@@ -429,8 +430,12 @@ def summary(result: Published) -> str:
     lines += [f"note: {note}" for note in result.notes]
     if result.binder_url:
         lines.append(f"Binder: {result.binder_url}")
-    if result.commit:
+    if result.commit and result.remote:
         push = f"git -C {result.dest} push origin {result.branch}"
+        lines.append(f"students get it once you push it: {push}")
+    elif result.commit:
+        git = f"git -C {result.dest}"
+        push = f"{git} remote add origin <url> && {git} push -u origin {result.branch}"
         lines.append(f"students get it once you push it: {push}")
     return "\n".join(lines)
 
