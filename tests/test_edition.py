@@ -358,5 +358,8 @@ def test_edition_make_test_passes_in_a_fresh_clone(edition):
     assert re.search(rf"\b{lessons + 2} passed\b", output), output[-3000:]
     # The instructor tools were not installed into the student's environment.
     python = edition / ".venv" / "bin" / "python"
-    probe = subprocess.run([str(python), "-c", "import minigrad_course"], **TEXT)
+    probe = subprocess.run(
+        [str(python), "-c", "import minigrad, minigrad_course"], cwd=edition, **TEXT
+    )
+    assert "No module named 'minigrad_course'" in probe.stderr, probe.stderr
     assert probe.returncode != 0, "the edition's environment can import the grading tools"
