@@ -1,9 +1,11 @@
 """Binder: one click to the course in JupyterLab, with nothing installed.
 
-When ``binder/`` exists, repo2docker reads only that folder and ignores pyproject.toml, so
-these tests hold it to the project: its pins stay inside pyproject's ranges, repo2docker
-accepts it, and an environment built from nothing but ``binder/requirements.txt`` and
-``binder/postBuild`` grades the whole course and serves lesson 01 with the student's tools.
+Binder builds the student edition (``minigrad-course publish``), whose ``binder/`` is this
+repository's. When ``binder/`` exists, repo2docker reads only that folder and ignores
+pyproject.toml, so these tests hold it to the project: its pins stay inside pyproject's
+ranges, repo2docker accepts the edition, and an environment built from nothing but the
+edition's ``binder/requirements.txt`` and ``binder/postBuild`` runs every solution to full
+marks and serves lesson 01 with the student's tools.
 """
 
 from __future__ import annotations
@@ -37,12 +39,6 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
 LESSON_01 = "course/01_derivatives/01_derivatives.ipynb"
-# The README's badge names this until the repository has a home on GitHub.
-PLACEHOLDER_REPOSITORY = "OWNER/REPO"
-BADGE_URL = re.compile(
-    r"https://mybinder\.org/v2/gh/(?P<owner>[A-Za-z0-9-]+)/(?P<repo>[A-Za-z0-9._-]+)"
-    r"/(?P<branch>[A-Za-z0-9._/-]+)\?urlpath=lab/tree/(?P<path>[^)\s\"'>]+)"
-)
 # The nbgrader plugins a student on Binder must not see, and the one they keep.
 INSTRUCTOR_PLUGINS = {
     "@jupyter/nbgrader:create-assignment",
@@ -180,42 +176,10 @@ def test_runtime_pins_python_312_which_pyproject_allows():
 # --- the README ----------------------------------------------------------------------
 
 
-def github_repositories() -> set[str]:
-    """owner/name of every GitHub remote of this checkout (empty without git or remotes)."""
-    try:
-        remotes = subprocess.run(
-            ["git", "remote", "-v"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return set()
-    found = re.findall(r"github\.com[:/]([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?\s", remotes)
-    return {name.lower() for name in found}
-
-
-def test_readme_badge_opens_lesson_01_of_this_repository():
-    readme = (ROOT / "README.md").read_text()
-    links = list(BADGE_URL.finditer(readme))
-    assert links, (
-        "README.md has no link like mybinder.org/v2/gh/<owner>/<repo>/<branch>?urlpath=..."
-    )
-    assert "https://mybinder.org/badge_logo.svg" in readme, "README.md shows no Binder badge"
-    assert len({m.group(0) for m in links}) == 1, "README.md's Binder links differ from each other"
-    link = links[0]
-    assert link.group("path") == LESSON_01
-    assert (ROOT / LESSON_01).is_file(), f"the badge opens {LESSON_01}, which does not exist"
-    repository = f"{link.group('owner')}/{link.group('repo')}"
-    # Without a GitHub remote there is nothing to compare with: the placeholder will do.
-    remotes = github_repositories()
-    if remotes:
-        which = "the placeholder " if repository == PLACEHOLDER_REPOSITORY else ""
-        assert repository.lower() in remotes, (
-            f"README.md's Binder link launches {which}{repository}, but this checkout's "
-            f"GitHub remote is {', '.join(sorted(remotes))}: put that owner/name in the link"
-        )
-
-
-def test_both_readmes_warn_that_work_on_binder_is_not_saved():
-    for path in (ROOT / "README.md", ROOT / "course" / "README.md"):
+def test_the_editions_readme_and_the_course_readme_warn_that_work_on_binder_is_not_saved(
+    edition,
+):
+    for path in (edition / "README.md", edition / "course" / "README.md"):
         text = " ".join(path.read_text().split())
         assert "Binder" in text and "not saved" in text, f"{path.name}: no Binder warning"
         assert "File > Download" in text, f"{path.name}: does not say how to keep the work"
@@ -245,7 +209,7 @@ def pip_install(
 
 
 @pytest.mark.slow
-def test_repo2docker_dry_run_uses_binder_folder_and_its_python():
+def test_repo2docker_dry_run_accepts_the_edition_with_its_binder_folder_and_python(edition):
     with tempfile.TemporaryDirectory(prefix="minigrad-repo2docker-") as scratch:
         venv = Path(scratch) / "venv"
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -253,7 +217,7 @@ def test_repo2docker_dry_run_uses_binder_folder_and_its_python():
         # As Binder's user (uid 1000): repo2docker builds for no root, though a dry run would.
         repo2docker = str(venv / "bin" / "jupyter-repo2docker")
         done = subprocess.run(
-            [repo2docker, "--no-build", "--user-id", "1000", "--user-name", "jovyan", str(ROOT)],
+            [repo2docker, "--no-build", "--user-id", "1000", "--user-name", "jovyan", str(edition)],
             capture_output=True,
             text=True,
             timeout=300,
@@ -305,20 +269,12 @@ def find_binder_python(version: str) -> tuple[Path, str]:
     )
 
 
-def copy_checkout(destination: Path) -> None:
-    """The files Binder would see: everything git tracks or would track, without .venv,
-    caches and class output."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
+def copy_edition(edition: Path, destination: Path) -> None:
+    """The files Binder would see in the edition's repository (its .git aside)."""
+    for source in edition.rglob("*"):
+        if source.is_file() and ".git" not in source.relative_to(edition).parts:
+            (destination / source.relative_to(edition)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / source.relative_to(edition))
 
 
 def tree_size(path: Path) -> int:
@@ -380,18 +336,16 @@ class _TerminalSummary:
 
 
 @pytest.fixture(scope="module")
-def binder_env(request):
+def binder_env(request, edition):
     """A fresh virtual environment built as Binder builds its image: pip installs
-    binder/requirements.txt, then binder/postBuild runs in (a copy of) the repository with
-    that environment first on PATH. Its size is reported at the end of the test run."""
-    if shutil.which("git") is None or not (ROOT / ".git").exists():
-        pytest.skip("needs a git checkout to copy the files Binder would see")
+    binder/requirements.txt, then binder/postBuild runs in (a copy of) the student edition
+    with that environment first on PATH. Its size is reported at the end of the test run."""
     python, python_note = find_binder_python(runtime_python())
     with tempfile.TemporaryDirectory(prefix="minigrad-binder-") as scratch:
         repo, venv = Path(scratch) / "repo", Path(scratch) / "venv"
         environ = binder_environ(venv, Path(scratch) / "jupyter")
         repo.mkdir()
-        copy_checkout(repo)
+        copy_edition(edition, repo)
         subprocess.run([str(python), "-m", "venv", str(venv)], check=True)
 
         started = time.perf_counter()
@@ -445,8 +399,8 @@ def execution_problems(path: Path, solution: bool) -> list[str]:
     """What is wrong with an executed notebook.
 
     Every code cell must have run. A solution raises nowhere. A student notebook raises
-    where its exercises are unfinished, but never an ImportError: that would be the
-    environment's fault, not the student's.
+    only where its exercises are unfinished, with their NotImplementedError: anything else
+    (an ImportError above all) would be the environment's fault or the course's.
     """
     problems = []
     for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
@@ -457,7 +411,7 @@ def execution_problems(path: Path, solution: bool) -> list[str]:
             problems.append(f"{where} never ran: the notebook stopped before its end")
             continue
         for error in (o for o in cell.outputs if o.output_type == "error"):
-            if solution or error.ename in ("ImportError", "ModuleNotFoundError"):
+            if solution or error.ename != "NotImplementedError":
                 problems.append(f"{where} raised {error.ename}: {error.evalue}")
     return problems
 
@@ -485,14 +439,23 @@ def test_binder_env_runs_every_solution_to_full_marks_and_every_student_notebook
     python3 = Path(json.loads(kernels.stdout)["kernelspecs"]["python3"]["resource_dir"])
     assert python3.is_relative_to(binder_env.venv), f"the python3 kernel comes from {python3}"
 
-    repo = binder_env.repo
-    solutions = sorted(p.relative_to(repo) for p in repo.glob("solutions/*/*.ipynb"))
-    students = sorted(p.relative_to(repo) for p in repo.glob("course/*/*.ipynb"))
+    # The edition has no solutions: they come from this repository, beside the edition's copy.
+    work = binder_env.repo.parent
+    shutil.copytree(ROOT / "solutions", work / "instructor" / "solutions", dirs_exist_ok=True)
+    solutions = sorted(p.relative_to(work) for p in work.glob("instructor/solutions/*/*.ipynb"))
+    students = sorted(p.relative_to(work) for p in work.glob("repo/course/*/*.ipynb"))
     assert solutions and students, "no notebooks found"
-    out = repo.parent / "executed"
+    out = work / "executed"
     command = [binder_env.bin("python"), "-c", EXECUTE_NOTEBOOKS, str(out)]
     started = time.perf_counter()
-    done = run_in(binder_env, command + [str(p) for p in solutions + students], timeout=3600)
+    done = subprocess.run(
+        command + [str(p) for p in solutions + students],
+        cwd=work,
+        env=binder_env.environ,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     binder_env.notes.append(
         f"ran {len(solutions)} solution and {len(students)} student notebooks in "
