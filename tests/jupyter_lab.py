@@ -65,8 +65,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_lab(home: Path, root_dir: Path) -> Iterator[tuple[str, str]]:
-    """JupyterLab serving ``root_dir`` (also its working folder); yields (base URL, token)."""
+def running_lab(
+    home: Path, root_dir: Path, python: str = sys.executable
+) -> Iterator[tuple[str, str]]:
+    """JupyterLab serving ``root_dir`` (also its working folder) from the environment of
+    ``python`` (this one unless told); yields (base URL, token)."""
     port, token = _free_port(), secrets.token_hex(16)
     env = {
         **os.environ,
@@ -77,7 +80,7 @@ def running_lab(home: Path, root_dir: Path) -> Iterator[tuple[str, str]]:
         "IPYTHONDIR": str(home / "ipython"),
     }
     command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+        python, "-m", "jupyterlab", "--no-browser", f"--port={port}",
         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root_dir}", "--LabApp.expose_app_in_browser=True",
     ]  # fmt: skip

@@ -11,6 +11,8 @@ import re
 import subprocess
 import sys
 import tomllib
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -340,11 +342,11 @@ TEXT = {"capture_output": True, "text": True}
 # --- a student's clone, for real ---------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_edition_make_test_passes_in_a_fresh_clone(edition):
-    """The edition's own `make test`: a new .venv from its pyproject.toml, then every lesson
-    run as released (failing only on NotImplementedError) and the student JupyterLab set-up."""
-    done = subprocess.run(
+@pytest.fixture(scope="module")
+def make_test(edition):
+    """The edition's own `make test`, run once: a new .venv from its pyproject.toml, then
+    every lesson run as released and the student JupyterLab set-up checked."""
+    return subprocess.run(
         ["make", "test"],
         cwd=edition,
         env=student_environ(),
@@ -352,8 +354,12 @@ def test_edition_make_test_passes_in_a_fresh_clone(edition):
         text=True,
         timeout=1800,
     )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-6000:]
+
+
+@pytest.mark.slow
+def test_edition_make_test_passes_in_a_fresh_clone(edition, make_test):
+    output = make_test.stdout + make_test.stderr
+    assert make_test.returncode == 0, output[-6000:]
     lessons = len(list(edition.glob("course/*/*.ipynb")))
     assert re.search(rf"\b{lessons + 2} passed\b", output), output[-3000:]
     # The instructor tools were not installed into the student's environment.
@@ -362,4 +368,47 @@ def test_edition_make_test_passes_in_a_fresh_clone(edition):
         [str(python), "-c", "import minigrad, minigrad_course"], cwd=edition, **TEXT
     )
     assert "No module named 'minigrad_course'" in probe.stderr, probe.stderr
-    assert probe.returncode != 0, "the edition's environment can import the grading tools"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_edition_lab_shows_validate_and_no_instructor_tools_in_a_browser(
+    edition, make_test, tmp_path, tmp_path_factory
+):
+    """What a student sees after `make lab` in the edition: lesson 01 opens, the notebook's
+    toolbar has nbgrader's Validate button, and there is no Nbgrader menu, no Formgrader and
+    no Create Assignment panel."""
+    from jupyter_lab import (
+        chromium,
+        quiet_settings,
+        require_browser,
+        running_lab,
+        screenshot_folder,
+    )
+
+    require_browser()
+    assert make_test.returncode == 0, "the edition's make test failed: see the test above"
+    quiet_settings(tmp_path)
+    python = str(edition / ".venv" / "bin" / "python")
+    with running_lab(tmp_path, edition / "course", python=python) as (base, token):
+        for endpoint in ("formgrader", "create_assignment", "assignments", "courses"):
+            status = _status(f"{base}/{endpoint}?token={token}")
+            assert status == 404, f"/{endpoint} answers {status} in the student's lab"
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{base}/lab/tree/01_derivatives/01_derivatives.ipynb?token={token}")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            page.wait_for_selector("text=Validate", timeout=30_000)
+            page.screenshot(path=str(screenshot_folder(tmp_path_factory) / "edition-lab.png"))
+            menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+            assert "Nbgrader" not in menus, menus
+            assert page.locator("text=Formgrader").count() == 0
+            assert page.locator("text=Create Assignment").count() == 0
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as reply:
+            return reply.status
+    except urllib.error.HTTPError as error:
+        return error.code
