@@ -18,3 +18,24 @@ def edition(tmp_path_factory):
     from edition import published_clone
 
     return published_clone(tmp_path_factory.mktemp("edition"))
+
+
+# --- the answer catalogues (tests/test_answers_*.py; see tests/lesson_answers.py) ----------
+
+
+@pytest.fixture(scope="module")
+def lesson(request):
+    """The catalogue's lesson, run once in a kernel for all of the file's answers."""
+    from lesson_answers import Lesson, lesson_of
+
+    with Lesson(lesson_of(request.module.__name__)) as lesson:
+        yield lesson
+
+
+def pytest_generate_tests(metafunc):
+    """The catalogue's WRONG answers for test_wrong_answer_is_named, its RIGHT ones for
+    test_right_answer_passes."""
+    if metafunc.function.__name__ == "test_wrong_answer_is_named":
+        metafunc.parametrize(("grade_id", "code", "phrase"), metafunc.module.WRONG)
+    elif metafunc.function.__name__ == "test_right_answer_passes":
+        metafunc.parametrize(("grade_id", "code"), metafunc.module.RIGHT)

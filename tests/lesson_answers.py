@@ -145,3 +145,30 @@ def _split(test: str) -> tuple[str, str]:
 
 def _without_markers(source: str) -> str:
     return "\n".join(line for line in source.splitlines() if not line.strip().startswith("###"))
+
+
+# --- the two checks every catalogue gets ----------------------------------------------------
+# Each tests/test_answers_<lesson>.py lists WRONG, (grade_id, code, phrase): a mistake and the
+# words its visible test must say, and RIGHT, (grade_id, code): correct alternatives, which
+# must pass everything. It imports these two tests; tests/conftest.py gives them the file's
+# lesson (the `lesson` fixture) and its WRONG and RIGHT (pytest_generate_tests).
+
+
+def test_wrong_answer_is_named(lesson, grade_id, code, phrase):
+    seen = lesson.answer(grade_id, code)
+    assert seen.visible is not None, f"the visible tests pass; hidden says {seen.hidden}"
+    assert phrase in seen.visible, seen
+
+
+def test_right_answer_passes(lesson, grade_id, code):
+    seen = lesson.answer(grade_id, code)
+    assert seen.passes, seen
+
+
+def lesson_of(module_name: str) -> str:
+    """The lesson a catalogue is about, from its file name: test_answers_05_neural_net.py
+    is about 05_neural_net."""
+    name = module_name.rpartition(".")[2].removeprefix("test_answers_")
+    if not (ROOT / "solutions" / name).is_dir():
+        raise LookupError(f"{module_name}: no lesson solutions/{name}/ to try answers on")
+    return name
