@@ -197,7 +197,7 @@ def _templates(root: Path, branch: str, url: str | None) -> dict[str, File]:
         "requires_python": project["requires-python"],
         "dependencies": _toml_list(project["dependencies"]),
         "course": _toml_list(extras.get("course", [])),
-        "test": _toml_list([r for r in extras.get("dev", []) if r.startswith(wanted_for_tests)]),
+        "test": _toml_list([r for r in extras.get("dev", []) if _name(r) in wanted_for_tests]),
         "binder": _binder_section(url) if url else "",
         "branch": branch,
     }
@@ -208,6 +208,11 @@ def _templates(root: Path, branch: str, url: str | None) -> dict[str, File]:
             text = string.Template(text).substitute(values)
         files[path] = File(text.encode())
     return files
+
+
+def _name(requirement: str) -> str:
+    """The distribution a requirement names: "pytest" for "pytest>=8.2,<10"."""
+    return re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0].lower()
 
 
 def _toml_list(items: list[str]) -> str:
