@@ -8,12 +8,9 @@ import warnings
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from op_catalogue import real
 
 from minigrad import Value, gradcheck
-
-
-def real(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
 def away_from_zero(lo, hi):

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from op_catalogue import MATMUL_SHAPES, pairs, real
 
 import minigrad as mg
 from minigrad import Dual, Tensor
@@ -68,18 +69,6 @@ def check_jvp(fn, *values, rtol=1e-7, atol=1e-9):
     np.testing.assert_allclose(dot.data, (plus - minus) / (2 * eps), rtol=rtol, atol=atol)
 
 
-def real(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-
-
-pairs = st.one_of(
-    st.sampled_from([((), ()), ((3,), ()), ((1,), (3,)), ((2, 1), (1, 3))]),
-    hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3).map(
-        lambda b: b.input_shapes
-    ),
-)
-
-
 @settings(max_examples=20)
 @given(
     pairs.flatmap(
@@ -105,16 +94,7 @@ def test_elementwise_jvp(a):
     check_jvp(lambda a: (a - 1.0).abs() * a, np.where(np.abs(a - 1) < 0.05, 1.3, a))
 
 
-MATMUL_SHAPES = [
-    ((3,), (3,)),
-    ((2, 3), (3,)),
-    ((3,), (3, 2)),
-    ((2, 3), (3, 4)),
-    ((2, 1, 2, 3), (4, 3, 2)),
-]
-
-
-@pytest.mark.parametrize(("sa", "sb"), MATMUL_SHAPES)
+@pytest.mark.parametrize(("sa", "sb"), MATMUL_SHAPES, ids=str)
 def test_matmul_jvp(sa, sb):
     rng = np.random.default_rng(1)
     check_jvp(lambda a, b: a @ b, rng.normal(size=sa), rng.normal(size=sb))

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from op_catalogue import SMALL_SHAPES, arrays, away_from_zero, real
 
 import minigrad as mg
 from minigrad import Tensor, gradcheck
@@ -26,21 +27,6 @@ from minigrad.functional import (
 # ---------------------------------------------------------------------- strategies
 
 
-def real(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-
-
-def away_from_zero(lo, hi):
-    """Magnitudes in [lo, hi], either sign."""
-    return st.tuples(real(lo, hi), st.booleans()).map(lambda t: t[0] if t[1] else -t[0])
-
-
-def arrays(shape, elements=None):
-    return hnp.arrays(np.float64, shape, elements=elements if elements is not None else real(-3, 3))
-
-
-# The shapes that most often go wrong, always in the mix, beside whatever hypothesis draws.
-SMALL_SHAPES = [(), (1,), (1, 1)]
 any_shape = st.one_of(
     st.sampled_from([*SMALL_SHAPES, (3,), (2, 1), (1, 3)]),
     hnp.array_shapes(min_dims=0, max_dims=4, max_side=4),

@@ -27,6 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from op_catalogue import BINARY, BROADCAST_SHAPES, ELEMENTWISE, MATMUL_SHAPES, NUMBERS, sample
 
 import minigrad
 from minigrad import Tensor, functional, nn, optim
@@ -58,21 +59,6 @@ def check(actual, expected, rtol=RTOL, atol=ATOL, what=""):
     )
 
 
-def sample(rng, shape, domain):
-    """Random inputs inside an op's domain (away from 0 for divisors, positive for logs)."""
-    if domain == "real":
-        x = rng.uniform(-2.0, 2.0, shape)
-    elif domain == "wide":
-        x = rng.uniform(-50.0, 50.0, shape)
-    elif domain == "positive":
-        x = rng.uniform(0.5, 2.0, shape)
-    elif domain == "nonzero":
-        x = rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape)
-    else:
-        raise ValueError(domain)
-    return np.asarray(x, dtype=np.float64)
-
-
 def compare(fn, arrays, torch_fn=None, rtol=RTOL, atol=ATOL, seed=0):
     """``fn`` of minigrad leaves made from ``arrays`` against ``torch_fn`` (``fn`` itself by
     default) of torch leaves made from the same arrays: the outputs, then, after both
@@ -95,49 +81,26 @@ def compare(fn, arrays, torch_fn=None, rtol=RTOL, atol=ATOL, seed=0):
 
 
 # ---------------------------------------------------------------------- binary arithmetic
-
-BINARY_OPS = {
-    "add": (lambda a, b: a + b, "real", "real"),
-    "sub": (lambda a, b: a - b, "real", "real"),
-    "mul": (lambda a, b: a * b, "real", "real"),
-    "div": (lambda a, b: a / b, "real", "nonzero"),
-    "pow": (lambda a, b: a**b, "positive", "real"),
-}
-
-BROADCAST_SHAPES = [
-    ((), ()),
-    ((), (3,)),
-    ((3, 4), ()),
-    ((1,), ()),
-    ((1,), (3, 4)),
-    ((3, 4), (1,)),
-    ((1, 1), (3, 4)),
-    ((3, 4), (1, 1)),
-    ((1, 1), ()),
-    ((1,), (1, 1)),
-    ((4,), (3, 4)),
-    ((3, 1), (1, 4)),
-    ((2, 1, 4), (3, 1)),
-    ((2, 3, 4), (2, 3, 4)),
-    ((5, 1, 1, 2), (1, 3, 1)),
-]
+# The ops, their input domains and the shapes come from tests/op_catalogue.py, which also
+# drives the checks against central differences (test_op_catalogue.py).
 
 
 def run_binary(name, shape_a, shape_b, seed):
-    fn, domain_a, domain_b = BINARY_OPS[name]
+    op = BINARY[name]
     rng = np.random.default_rng(seed)
-    compare(fn, [sample(rng, shape_a, domain_a), sample(rng, shape_b, domain_b)], seed=seed)
+    arrays = [sample(rng, shape, domain) for shape, domain in zip((shape_a, shape_b), op.domains)]
+    compare(op.fn, arrays, seed=seed)
 
 
 @pytest.mark.parametrize("shapes", BROADCAST_SHAPES, ids=str)
-@pytest.mark.parametrize("name", BINARY_OPS)
+@pytest.mark.parametrize("name", BINARY)
 def test_binary_ops_broadcast_like_pytorch(name, shapes):
     run_binary(name, *shapes, seed=0)
 
 
 @settings(max_examples=150, deadline=None)
 @given(
-    name=st.sampled_from(sorted(BINARY_OPS)),
+    name=st.sampled_from(sorted(BINARY)),
     shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=4),
     seed=st.integers(0, 2**32 - 1),
 )
@@ -147,76 +110,15 @@ def test_binary_ops_on_random_broadcastable_shapes_match_pytorch(name, shapes, s
 
 # ---------------------------------------------------------------------- numbers, unary ops
 
-NUMBER_OPS = {
-    "x + 2.5": (lambda x: x + 2.5, "real"),
-    "2.5 + x": (lambda x: 2.5 + x, "real"),
-    "x + 2": (lambda x: x + 2, "real"),
-    "x - 1.5": (lambda x: x - 1.5, "real"),
-    "1.5 - x": (lambda x: 1.5 - x, "real"),
-    "x * -3.0": (lambda x: x * -3.0, "real"),
-    "-3.0 * x": (lambda x: -3.0 * x, "real"),
-    "x / 0.7": (lambda x: x / 0.7, "real"),
-    "0.7 / x": (lambda x: 0.7 / x, "nonzero"),
-    "x ** 2": (lambda x: x**2, "real"),
-    "x ** 3": (lambda x: x**3, "real"),
-    "x ** 2.0": (lambda x: x**2.0, "real"),
-    "x ** 1": (lambda x: x**1, "real"),
-    "x ** 0": (lambda x: x**0, "real"),
-    "x ** -1": (lambda x: x**-1, "nonzero"),
-    "x ** -2": (lambda x: x**-2, "nonzero"),
-    "x ** 0.5": (lambda x: x**0.5, "positive"),
-    "x ** -1.5": (lambda x: x**-1.5, "positive"),
-    "2.5 ** x": (lambda x: 2.5**x, "real"),
-    "0.5 ** x": (lambda x: 0.5**x, "real"),
-    "-x": (lambda x: -x, "real"),
-    # one tensor on both sides: its gradient is the sum of both paths'
-    "x + x": (lambda x: x + x, "real"),
-    "x - x": (lambda x: x - x, "real"),
-    "x * x": (lambda x: x * x, "real"),
-    "x / x": (lambda x: x / x, "nonzero"),
-    "x ** x": (lambda x: x**x, "positive"),
-    "x * x.exp() - x": (lambda x: x * x.exp() - x, "real"),
-}
-
-UNARY_OPS = {
-    "exp": (lambda x: x.exp(), "real"),
-    "exp, wide": (lambda x: x.exp(), "wide"),
-    "log": (lambda x: x.log(), "positive"),
-    "tanh": (lambda x: x.tanh(), "real"),
-    "tanh, wide": (lambda x: x.tanh(), "wide"),
-    "relu": (lambda x: x.relu(), "real"),
-    "sigmoid": (lambda x: x.sigmoid(), "real"),
-    "sigmoid, wide": (lambda x: x.sigmoid(), "wide"),
-    "abs": (lambda x: x.abs(), "real"),
-}
-
-ELEMENTWISE_OPS = {**NUMBER_OPS, **UNARY_OPS}
-
 
 @pytest.mark.parametrize("shape", [(), (1,), (7,), (3, 4), (2, 3, 4)], ids=str)
-@pytest.mark.parametrize("name", ELEMENTWISE_OPS)
+@pytest.mark.parametrize("name", ELEMENTWISE)
 def test_elementwise_ops_and_numbers_on_either_side_match_pytorch(name, shape):
-    fn, domain = ELEMENTWISE_OPS[name]
-    compare(fn, [sample(np.random.default_rng(1), shape, domain)])
+    op = ELEMENTWISE[name]
+    compare(op.fn, [sample(np.random.default_rng(1), shape, op.domains[0])])
 
 
 # ---------------------------------------------------------------------- matrix products
-
-MATMUL_SHAPES = [
-    ((4,), (4,)),  # dot product: a 0-d result
-    ((4,), (4, 3)),  # row vector times matrix
-    ((3, 4), (4,)),  # matrix times column vector
-    ((3, 4), (4, 5)),
-    ((1, 1), (1, 1)),
-    ((2, 3, 4), (4,)),
-    ((4,), (2, 4, 3)),
-    ((2, 3, 4), (2, 4, 5)),
-    ((2, 3, 4), (4, 5)),  # a matrix broadcast over a batch
-    ((3, 4), (2, 4, 5)),
-    ((2, 1, 3, 4), (5, 4, 2)),  # batch axes (2, 1) and (5,) broadcast to (2, 5)
-    ((1, 3, 4), (6, 4, 2)),
-    ((2, 1, 3, 4), (1, 5, 4, 2)),
-]
 
 
 @pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)
@@ -957,7 +859,7 @@ def test_a_float32_mlp_matches_pytorch_float32():
 @pytest.mark.parametrize("name", ["x ** 2", "x ** -1.5", "2.5 ** x", "0.7 / x", "x * x.exp() - x"])
 def test_float32_elementwise_ops_stay_float32_like_pytorch(name):
     """Numbers mixed in do not promote float32 to float64 in either library."""
-    fn, domain = NUMBER_OPS[name]
+    fn, (domain,) = NUMBERS[name].fn, NUMBERS[name].domains
     x = sample(np.random.default_rng(24), (3, 4), domain).astype(np.float32)
     leaf = Tensor(x, requires_grad=True)
     torch_leaf = torch.tensor(x, requires_grad=True)

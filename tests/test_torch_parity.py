@@ -12,6 +12,7 @@ import warnings
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from op_catalogue import real
 
 from minigrad import Value
 
@@ -67,10 +68,6 @@ BLOCKS = {
     "tanh": lambda x, y, c: x.tanh(),
     "sigmoid": lambda x, y, c: x.sigmoid(),
 }
-
-
-def real(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
 @st.composite
