@@ -854,20 +854,24 @@ def test_a_view_of_the_parameters_sees_the_update(make):
 # ---------------------------------------------------------------------- training
 
 
-def test_mlp_with_adam_learns_the_three_spirals():
-    X, y = make_spirals(n=300, classes=3, seed=0)
-    model = MLP(2, [32, 32, 3], seed=0)
-    opt = Adam(model.parameters(), lr=1e-2)
-    start = accuracy(model, X, y)
-    inputs = Tensor(X)
-    losses = []
-    # 90% is first reached after about 50 steps; 200 leaves a wide margin.
-    for _ in range(200):
+def train(model, opt, X, y, steps):
+    """Full-batch training with cross-entropy; the loss at each step."""
+    inputs, losses = Tensor(X), []
+    for _ in range(steps):
         loss = cross_entropy(model(inputs), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
+    return losses
+
+
+def test_mlp_with_adam_learns_the_three_spirals():
+    X, y = make_spirals(n=300, classes=3, seed=0)
+    model = MLP(2, [32, 32, 3], seed=0)
+    opt = Adam(model.parameters(), lr=1e-2)
+    start = accuracy(model, X, y)
+    losses = train(model, opt, X, y, steps=200)  # 90% is first reached after about 50 steps
     final = accuracy(model, X, y)
     assert final > 0.9, (
         f"after 200 Adam steps the MLP classifies {final:.0%} of the spirals "
@@ -882,14 +886,7 @@ def test_mlp_with_sgd_momentum_learns_the_blobs():
     model = MLP(2, [16, 3], seed=0)
     opt = SGD(model.parameters(), lr=0.05, momentum=0.9)
     start = accuracy(model, X, y)
-    inputs = Tensor(X)
-    losses = []
-    for _ in range(100):
-        loss = cross_entropy(model(inputs), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = train(model, opt, X, y, steps=100)
     final = accuracy(model, X, y)
     assert final > 0.95, (
         f"after 100 SGD steps the MLP classifies {final:.0%} of the blobs "
