@@ -122,9 +122,9 @@ def _size(text: str) -> int:
 
 
 def _grade(root: Path, args: argparse.Namespace) -> int:
-    from .grade import Settings, grade
-    from .kernel import Limits
-    from .workspace import cell_timeout, course_config
+    from .grading.pipeline import Settings, grade
+    from .grading.run.kernel import Limits
+    from .grading.workspace import cell_timeout, course_config
 
     for name in ("jobs", "timeout", "notebook_timeout", "cpu_time", "processes"):
         value = getattr(args, name)

@@ -62,7 +62,7 @@ def check_out_folder(root: Path, submissions: Path, out: Path) -> None:
     - inside the submissions or around them: emptying OUT's folders would delete the
       instructor's only copy of a student's work.
     """
-    from .gradebook import REVIEW_CONFIG  # here: gradebook.py imports this module
+    from .grading.gradebook import REVIEW_CONFIG  # here: gradebook.py imports this module
 
     root, submissions, out = root.resolve(), submissions.resolve(), out.resolve()
     existing = next(p for p in (out, *out.parents) if p.exists())

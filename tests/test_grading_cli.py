@@ -12,10 +12,10 @@ pytest.importorskip("nbgrader")
 
 from minigrad_course.cli import _size, main
 from minigrad_course.course import CourseError
-from minigrad_course.grade import Settings, grade
-from minigrad_course.gradebook import database_url
-from minigrad_course.progress import Progress, duration
-from minigrad_course.results import (
+from minigrad_course.grading.gradebook import database_url
+from minigrad_course.grading.pipeline import Settings, grade
+from minigrad_course.grading.progress import Progress, duration
+from minigrad_course.grading.results import (
     NotebookResult,
     ScoredTest,
     read_rows,

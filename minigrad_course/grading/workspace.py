@@ -42,12 +42,11 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from . import feedback, notebooks
+from .. import notebooks
+from ..course import RELEASE, SOURCE, CourseError
+from ..course import notebooks as notebooks_of
+from . import feedback
 from .collect import TIMESTAMP, Unit
-from .course import RELEASE, SOURCE, CourseError
-from .course import notebooks as notebooks_of
-from .execute import GradingExecute
-from .kernel import GIB, KERNEL_NAME, Limits
 from .results import (
     CRASHED,
     GRADED,
@@ -58,6 +57,8 @@ from .results import (
     NotebookResult,
     ScoredTest,
 )
+from .run.execute import GradingExecute
+from .run.kernel import GIB, KERNEL_NAME, Limits
 from .tamper import InvalidNotebookError, Restored, read_submission, restore_tests
 
 CONFIG_FILE = "nbgrader_config.py"

@@ -31,9 +31,9 @@ from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-from . import notebooks
-from .execute import KERNEL_DIED, NOT_RUN
+from .. import notebooks
 from .results import CRASHED, TAMPERED, TIMEOUT, NotebookResult
+from .run.execute import KERNEL_DIED, NOT_RUN
 
 HIDDEN_MIN_LENGTH = 10  # shorter hidden lines (``x = 3``) give nothing away
 MAX_TEXT = 20_000  # characters of one output shown in feedback

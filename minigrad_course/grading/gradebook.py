@@ -28,8 +28,8 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from ..course import RELEASE, SOURCE, CourseError
 from .collect import STUDENT_ID
-from .course import RELEASE, SOURCE, CourseError
 from .results import GRADED, MISSING, NotebookResult
 
 

@@ -46,10 +46,12 @@ from nbconvert.preprocessors.execute import NotebookClient
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer, List, Unicode
 
+from ...notebooks import is_test
+from . import guard
 from .kernel import LOG_VARIABLE
-from .notebooks import is_test
 
-GUARD = "__import__('minigrad_course.guard').guard"
+# The guard module as the kernel imports it: by its name, wherever it lives in the package.
+GUARD = f"__import__({guard.__name__!r}, fromlist=['install'])"
 NOT_RUN = "CellNotRun"
 KERNEL_DIED = "KernelDied"
 

@@ -38,14 +38,14 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from ..course import RELEASE, CourseError, assignments, check_out_folder, notebooks
+from ..release import put_scripts_on_path
 from .collect import Unit, collect_zips, has_zips, plan
-from .course import RELEASE, CourseError, assignments, check_out_folder, notebooks
-from .execute import sandbox_parent
 from .gradebook import ClassGradebook, database_url, write_review_config
-from .kernel import Limits, stop_processes_in, write_kernelspec
 from .progress import Progress
-from .release import put_scripts_on_path
 from .results import NotebookResult, write_grades, write_tests
+from .run.execute import sandbox_parent
+from .run.kernel import Limits, stop_processes_in, write_kernelspec
 from .workspace import (
     Options,
     Workspace,
