@@ -169,14 +169,15 @@ def test_past_the_notebooks_output_cap_every_output_is_cut_with_one_note():
     """Many cells, each under the cell's cap, add up: past the notebook's cap nothing more is
     kept, so a notebook of 200 chatty cells cannot fill the grader's disk."""
     from minigrad_course.grading.run.execute import GradingExecute
+    from minigrad_course.grading.run.report import Report
 
     executor = GradingExecute(max_notebook_output_bytes=1000, max_output_bytes=800)
-    executor._report = {"truncated": [], "notebook_truncated": None}
+    executor._report = Report()
     executor._output_bytes, executor._notebook_bytes = {}, 900
     message = {"msg_type": "stream", "content": {"name": "stdout", "text": "x" * 300}}
     outs: list = []
     assert executor.output(outs, message, None, 5) is None
-    assert executor._report["notebook_truncated"] == 5
+    assert executor._report.notebook_truncated == 5
     assert len(outs) == 1 and "the notebook printed more than 1000 bytes" in outs[0].text
     assert executor.output(outs, message, None, 6) is None
     assert len(outs) == 1  # one note, at the first cell cut

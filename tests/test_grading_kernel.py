@@ -198,3 +198,19 @@ def test_sandboxes_are_made_away_from_the_course_out_and_submissions(tmp_path):
     chosen = sandbox_parent([inside])
     assert not inside.is_relative_to(chosen) and not chosen.is_relative_to(inside)
     assert sandbox_parent([Path("/nowhere/near")]) == system
+
+
+def test_a_report_reads_back_as_the_executor_wrote_it(tmp_path):
+    from minigrad_course.grading.run.report import Crash, PutBack, Report, Stopped
+
+    report = Report(
+        timeouts=[3],
+        crash=Crash(5, -9, "it was killed", "Fatal Python error"),
+        stopped=Stopped(5, "the kernel died in an earlier cell"),
+        truncated=[2],
+        starts=2,
+        guard=[PutBack(None, ["the guard could not start"]), PutBack(4, ["numpy.sum"])],
+        notebook_truncated=2,
+    )
+    report.write(tmp_path / "alice" / "01_x.json")
+    assert Report.read(tmp_path / "alice" / "01_x.json") == report

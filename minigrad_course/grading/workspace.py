@@ -24,7 +24,6 @@ scores go back to the parent too, which merges them into the class gradebook.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import os
 import shutil
@@ -59,6 +58,7 @@ from .results import (
 )
 from .run.execute import GradingExecute
 from .run.kernel import GIB, KERNEL_NAME, Limits
+from .run.report import Report
 from .tamper import InvalidNotebookError, Restored, read_submission, restore_tests
 
 CONFIG_FILE = "nbgrader_config.py"
@@ -296,7 +296,7 @@ class Workspace:
                 f"{log_path.relative_to(self.options.staging)}"
             )
             return self._unscored(unit, name, INVALID, detail)
-        report = json.loads(report_path.read_text(encoding="utf-8"))
+        report = Report.read(report_path)
         nb = notebooks.read(autograded)
         try:
             record = gradebook.find_submission_notebook(name, assignment, student)
@@ -314,11 +314,11 @@ class Workspace:
             if g in grades
         ]
         submitted_at = record.assignment.timestamp
-        if report["crash"]:
+        if report.crash:
             status = CRASHED
         elif restored.tampered or _guarded(report):
             status = TAMPERED
-        elif report["timeouts"] or report["stopped"]:
+        elif report.timeouts or report.stopped:
             status = TIMEOUT
         else:
             status = GRADED
@@ -333,44 +333,42 @@ class Workspace:
             submitted_at.isoformat() if submitted_at else None,
         )
 
-    def _details(self, nb, restored: Restored, report: dict) -> list[str]:
+    def _details(self, nb, restored: Restored, report: Report) -> list[str]:
         """What the instructor should know, most important first; the same on every run."""
         parts = []
-        crash = report["crash"]
+        crash = report.crash
         if crash:
-            parts.append(f"the kernel died in {_label(nb, crash['cell'])}: {crash['reason']}")
-            fatal = [line for line in crash.get("log", "").splitlines() if "Fatal" in line]
+            parts.append(f"the kernel died in {_label(nb, crash.cell)}: {crash.reason}")
+            fatal = [line for line in crash.log.splitlines() if "Fatal" in line]
             if fatal:
                 parts.append(fatal[0].strip()[:200])
         if restored.tampered:
             parts.append("tests restored from the release: " + ", ".join(restored.changes))
-        for put_back in report.get("guard", []):
+        for put_back in report.guard:
             where = (
                 "before the tests"
-                if put_back["cell"] is None
-                else (f"before {_label(nb, put_back['cell'])}")
+                if put_back.cell is None
+                else (f"before {_label(nb, put_back.cell)}")
             )
             parts.append(
                 f"{where}, put back as the tests need them: "
-                + ", ".join(
-                    put_back["changes"][:8] + (["..."] if len(put_back["changes"]) > 8 else [])
-                )
+                + ", ".join(put_back.changes[:8] + (["..."] if len(put_back.changes) > 8 else []))
             )
         limit = self.options.timeout
-        parts += [f"{_label(nb, i)} ran past the {limit} s limit" for i in report["timeouts"]]
-        stopped = report["stopped"]
+        parts += [f"{_label(nb, i)} ran past the {limit} s limit" for i in report.timeouts]
+        stopped = report.stopped
         if stopped and not crash:
-            parts.append(f"cells after {_label(nb, stopped['cell'])} not run: {stopped['reason']}")
+            parts.append(f"cells after {_label(nb, stopped.cell)} not run: {stopped.reason}")
         memory = _cells_with_error(nb, "MemoryError")
         if memory:
             cap = self.options.limits.memory / GIB
             where = ", ".join(_label(nb, i) for i in memory)
             parts.append(f"MemoryError in {where} (the memory cap is {cap:g} GiB)")
-        if report["truncated"]:
-            where = ", ".join(_label(nb, i) for i in report["truncated"])
+        if report.truncated:
+            where = ", ".join(_label(nb, i) for i in report.truncated)
             parts.append(f"output cut off in {where}")
-        if report.get("notebook_truncated") is not None:
-            where = _label(nb, report["notebook_truncated"])
+        if report.notebook_truncated is not None:
+            where = _label(nb, report.notebook_truncated)
             parts.append(f"all output cut off from {where} on: the notebook printed too much")
         return parts
 
@@ -521,9 +519,9 @@ def _label(nb, index: int) -> str:
     return f"cell {index + 1}" + (f" (after {before})" if before else "")
 
 
-def _guarded(report: dict) -> bool:
+def _guarded(report: Report) -> bool:
     """Whether student code had changed what tests rely on (execute.py, guard.py)."""
-    return any(put_back["cell"] is not None for put_back in report.get("guard", []))
+    return any(put_back.cell is not None for put_back in report.guard)
 
 
 def _cells_with_error(nb, ename: str) -> list[int]:

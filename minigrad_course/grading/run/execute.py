@@ -22,9 +22,9 @@ place in ``Autograde.autograde_preprocessors`` (see workspace.py) and changes si
    started, and what was put back is reported; after every test cell its source is taken
    out of the kernel's history (guard.py).
 
-Each run writes a JSON report (timeouts, crash, cells not run, output cut off) that the
-workspace reads.  Outputs alone would not do: student code can print anything, including a
-fake ``CellTimeoutError``.
+Each run writes its report (report.py: timeouts, crash, cells not run, output cut off,
+what the guard put back), which the verdict reads.  Outputs alone would not do: student code
+can print anything, including a fake ``CellTimeoutError``.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from traitlets import Float, Integer, List, Unicode
 from ...notebooks import is_test
 from . import guard
 from .kernel import LOG_VARIABLE
+from .report import Crash, PutBack, Report, Stopped
 
 # The guard module as the kernel imports it: by its name, wherever it lives in the package.
 GUARD = f"__import__({guard.__name__!r}, fromlist=['install'])"
@@ -87,15 +88,7 @@ class GradingExecute(Execute):
 
     def preprocess(self, nb, resources, km=None):
         ids = resources["nbgrader"]
-        report = {
-            "timeouts": [],
-            "crash": None,
-            "stopped": None,
-            "truncated": [],
-            "starts": 0,
-            "guard": [],
-            "notebook_truncated": None,
-        }
+        report = Report()
         self._cells_started = 0
         parent = sandbox_parent([Path(p) for p in self.keep_away_from])
         sandbox = Path(tempfile.mkdtemp(prefix="minigrad-kernel-", dir=parent))
@@ -108,7 +101,7 @@ class GradingExecute(Execute):
                 shutil.copyfile(submitted, work / name)
             log = sandbox / "kernel.log"
             for attempt in range(1, self.start_attempts + 1):
-                report["starts"] = attempt
+                report.starts = attempt
                 try:
                     return self._run(nb, resources, km, work, log, report)
                 except Exception:
@@ -117,12 +110,12 @@ class GradingExecute(Execute):
                     self.log.warning("the kernel did not start (attempt %d); retrying", attempt)
                     time.sleep(random.uniform(0.2, 1.0))
         finally:
-            if report["crash"] is not None:
-                report["crash"]["log"] = _tail(sandbox / "kernel.log")
+            if report.crash is not None:
+                report.crash.log = _tail(sandbox / "kernel.log")
             shutil.rmtree(sandbox, ignore_errors=True)
             self._write_report(ids, report)
 
-    def _run(self, nb, resources, km, work: Path, log: Path, report: dict):
+    def _run(self, nb, resources, km, work: Path, log: Path, report: Report):
         """nbconvert's ExecutePreprocessor.preprocess, with our start, stop and crash rules."""
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
@@ -140,7 +133,7 @@ class GradingExecute(Execute):
             self.nb.metadata["language_info"] = info["content"]["language_info"]
             guarded = self._in_kernel(f"{GUARD}.install()") is True
             if not guarded:
-                report["guard"].append({"cell": None, "changes": ["the guard could not start"]})
+                report.guard.append(PutBack(None, ["the guard could not start"]))
             for index, cell in enumerate(self.nb.cells):
                 if cell.cell_type != "code" or not cell.source.strip():
                     continue
@@ -158,7 +151,7 @@ class GradingExecute(Execute):
                 if test and guarded:
                     changes = self._in_kernel(f"{GUARD}.check()")
                     if changes:
-                        report["guard"].append({"cell": index, "changes": list(changes)})
+                        report.guard.append(PutBack(index, list(changes)))
                 try:
                     self.execute_cell(cell, index, store_history=True)
                 except DeadKernelError:
@@ -189,12 +182,12 @@ class GradingExecute(Execute):
     def _stop(self, reason: str) -> None:
         if self._stopped is None:
             self._stopped = reason
-            self._report["stopped"] = {"cell": self._current, "reason": reason}
+            self._report.stopped = Stopped(self._current, reason)
 
     def _record_crash(self, cell, index: int) -> None:
         code = _exit_code(self.km)
         reason = describe_exit(code, self.cpu_seconds)
-        self._report["crash"] = {"cell": index, "exit_code": code, "reason": reason}
+        self._report.crash = Crash(index, code, reason)
         cell.outputs.append(_error(KERNEL_DIED, f"the kernel died running this cell: {reason}"))
         self._stop("the kernel died in an earlier cell")
 
@@ -206,7 +199,7 @@ class GradingExecute(Execute):
 
     async def _async_handle_timeout(self, timeout, cell=None):
         reply = await super()._async_handle_timeout(timeout, cell)  # interrupts the kernel
-        self._report["timeouts"].append(self._current)
+        self._report.timeouts.append(self._current)
         if not await self._kernel_answers(self.interrupt_grace):
             await ensure_async(self.km.shutdown_kernel(now=True))
             self._stop("an earlier cell ran past its time limit and did not stop when interrupted")
@@ -236,8 +229,8 @@ class GradingExecute(Execute):
         if self._notebook_bytes > self.max_notebook_output_bytes:
             # Many cells each under their own cap can still add up to a notebook too big
             # to keep: past the notebook's cap every output is cut, with one note.
-            if self._report.get("notebook_truncated") is None:
-                self._report["notebook_truncated"] = cell_index
+            if self._report.notebook_truncated is None:
+                self._report.notebook_truncated = cell_index
                 note = (
                     f"[output cut off: the notebook printed more than "
                     f"{self.max_notebook_output_bytes} bytes]"
@@ -246,18 +239,17 @@ class GradingExecute(Execute):
             return None
         if used <= self.max_output_bytes:
             return super().output(outs, msg, display_id, cell_index)
-        if cell_index not in self._report["truncated"]:
-            self._report["truncated"].append(cell_index)
+        if cell_index not in self._report.truncated:
+            self._report.truncated.append(cell_index)
             note = f"[output cut off: this cell printed more than {self.max_output_bytes} bytes]"
             outs.append(nbformat.v4.new_output("stream", name="stderr", text=note + "\n"))
         return None
 
-    def _write_report(self, ids: dict, report: dict) -> None:
+    def _write_report(self, ids: dict, report: Report) -> None:
         if not self.report_directory:
             return
         path = Path(self.report_directory, ids["student"], ids["assignment"], ids["notebook"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.with_suffix(".json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+        report.write(path.with_suffix(".json"))
 
     execute_cell = run_sync(Execute.async_execute_cell)
 
