@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .course import CourseError, assignments, check_out_folder, find_root
+from .course import CourseError, assignments, find_root
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,9 +122,10 @@ def _size(text: str) -> int:
 
 
 def _grade(root: Path, args: argparse.Namespace) -> int:
+    from .grading.nbgrader_setup import cell_timeout, course_config
+    from .grading.out import check_out_folder
     from .grading.pipeline import Settings, grade
     from .grading.run.kernel import Limits
-    from .grading.workspace import cell_timeout, course_config
 
     for name in ("jobs", "timeout", "notebook_timeout", "cpu_time", "processes"):
         value = getattr(args, name)

@@ -14,7 +14,7 @@ notebook given to ``generate_feedback`` is a student's view of it:
 - a table at the top lists every test: name, points earned and possible, and the message.
 
 After rendering, the page's visible text is searched for every hidden-test line once more
-(``leaks``); a page that shows one is withheld (workspace.py).
+(``leaks``); a page that shows one is withheld (submission.py).
 
 The page is rendered by ``FeedbackExporter``: nbconvert's HTML exporter (with nbgrader's
 feedback template, as ``generate_feedback`` configures it) minus a round trip through

@@ -53,6 +53,20 @@ def database_url(url: str) -> str:
     return url
 
 
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def without_password(url: str) -> str:
+    """The database URL without its password, for printing."""
+    scheme, _, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}@{host}"
+    return url
+
+
 class ClassGradebook:
     """The class gradebook, opened on the first results (by then the grading set-up has
     created it) and given each submission's results as soon as they are in."""

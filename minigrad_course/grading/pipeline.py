@@ -38,26 +38,31 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from ..course import RELEASE, CourseError, assignments, check_out_folder, notebooks
+from ..course import RELEASE, CourseError, assignments, notebooks
 from ..release import put_scripts_on_path
 from .collect import Unit, collect_zips, has_zips, plan
-from .gradebook import ClassGradebook, database_url, write_review_config
-from .progress import Progress
-from .results import NotebookResult, write_grades, write_tests
-from .run.execute import sandbox_parent
-from .run.kernel import Limits, stop_processes_in, write_kernelspec
-from .workspace import (
+from .gradebook import (
+    ClassGradebook,
+    database_url,
+    sqlite_url,
+    without_password,
+    write_review_config,
+)
+from .nbgrader_setup import (
     Options,
     Workspace,
     build_template,
     cell_timeout,
     course_config,
-    not_graded,
-    publish,
+    enter_worker,
     quiet_nbgrader,
-    remove,
-    sqlite_url,
 )
+from .out import check_out_folder, move_into_out, remove
+from .progress import Progress
+from .results import NotebookResult, write_grades, write_tests
+from .run.execute import sandbox_parent
+from .run.kernel import Limits, stop_processes_in, write_kernelspec
+from .submission import grade_submission, not_graded
 
 # A worker process that dies (not a kernel: the grader itself) gets its submission retried
 # in a fresh process; a submission present at this many deaths is given up as crashed.
@@ -180,7 +185,7 @@ def _grade(
             finally:
                 gradebook.close()
             for unit in work.units:
-                publish(options.staging, out, unit)
+                move_into_out(options.staging, out, unit)
             write_review_config(out, root, db_url, course_id)
             write_grades(out / "grades.csv", results)
             write_tests(out / "tests.csv", results)
@@ -188,7 +193,7 @@ def _grade(
         "grades": str(out / "grades.csv"),
         "tests": str(out / "tests.csv"),
         "feedback": f"{out / 'feedback'} (for students)",
-        "gradebook": _safe_url(db_url) if settings.db else str(out / "gradebook.db"),
+        "gradebook": without_password(db_url) if settings.db else str(out / "gradebook.db"),
         "review": f"{out / 'autograded'} (formgrader: run jupyter lab in {out})",
     }
     progress.summary(results, files)
@@ -386,14 +391,7 @@ def _leave_with(parent: int, folder: Path) -> None:
 def _start_worker(folder: Path, root: Path, scratch: Path, options: Options) -> None:
     """Set up this worker process (nbgrader is imported with this module)."""
     global _worker
-    jupyter_path = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(
-        filter(None, [str(options.jupyter_dir), jupyter_path])
-    )
-    # Kernel sandboxes (execute.py) and connection files (jupyter_client) are made in the
-    # temporary folder: the worker's own, which the parent removes when the worker is gone.
-    tempfile.tempdir = str(folder)
-    put_scripts_on_path()
+    enter_worker(folder, options)
     _worker = (root, scratch, options)
 
 
@@ -403,10 +401,8 @@ def _grade_unit(unit: Unit) -> list[NotebookResult]:
     assert _worker is not None, "the worker was not started"
     if _workspace is None:
         root, scratch, options = _worker
-        folder = Path(tempfile.mkdtemp(prefix="worker-", dir=scratch))
-        shutil.copytree(scratch / "template", folder, dirs_exist_ok=True)
-        _workspace = Workspace(folder, root, options)
-    return _workspace.grade(unit)
+        _workspace = Workspace.copy_of(scratch / "template", root, options)
+    return grade_submission(unit, _workspace)
 
 
 # -- scratch folders and signals ------------------------------------------------------
@@ -531,13 +527,3 @@ class _Signals:
     def deliver(self) -> None:
         if self.received is not None:
             signal.raise_signal(self.received)
-
-
-def _safe_url(url: str) -> str:
-    """The database URL without its password, for printing."""
-    scheme, _, rest = url.partition("://")
-    if "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}://{user}@{host}"
-    return url

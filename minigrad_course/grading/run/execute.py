@@ -3,7 +3,7 @@
 nbgrader's ``Execute`` preprocessor starts the kernel in the folder of the autograded copy,
 inside the grading workspace, next to the gradebook and the instructor's notebooks; and a
 kernel that dies ends nbgrader's work on the whole submission.  ``GradingExecute`` takes its
-place in ``Autograde.autograde_preprocessors`` (see workspace.py) and changes six things:
+place in ``Autograde.autograde_preprocessors`` (see nbgrader_setup.py) and changes seven things:
 
 1. the kernel starts in a fresh temporary folder holding only the student's notebook, from
    the grading kernelspec, whose launcher sets the resource limits (kernel.py);
