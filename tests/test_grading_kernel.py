@@ -191,7 +191,7 @@ def test_sandboxes_are_made_away_from_the_course_out_and_submissions(tmp_path):
     every kernel's folder."""
     import tempfile
 
-    from minigrad_course.grading.run.execute import sandbox_parent
+    from minigrad_course.grading.run.sandbox import sandbox_parent
 
     system = Path(tempfile.gettempdir()).resolve()
     inside = system / "a-course-checked-out-here"

@@ -39,10 +39,10 @@ CLI = "import sys; from minigrad_course.cli import main; sys.exit(main())"
 HARMED_RUN = """
 import sys
 from pathlib import Path
-from minigrad_course.grading import pipeline as grading
-grading.WATCHDOG_MARGIN = 15
-grading.grade(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]),
-              grading.Settings(jobs=2, timeout=5, notebook_timeout=15))
+from minigrad_course.grading import pipeline, workers
+workers.WATCHDOG_MARGIN = 15
+pipeline.grade(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]),
+               pipeline.Settings(jobs=2, timeout=5, notebook_timeout=15))
 """
 
 

@@ -50,6 +50,7 @@ from ...notebooks import is_test
 from . import guard
 from .kernel import LOG_VARIABLE
 from .report import Crash, PutBack, Report, Stopped
+from .sandbox import sandbox_parent
 
 # The guard module as the kernel imports it: by its name, wherever it lives in the package.
 GUARD = f"__import__({guard.__name__!r}, fromlist=['install'])"
@@ -279,30 +280,6 @@ def _exit_code(km) -> int | None:
 
 def _error(ename: str, evalue: str):
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])
-
-
-def sandbox_parent(keep_away: list[Path]) -> Path:
-    """Where to make a kernel's sandbox folder: the first usable temporary folder that holds
-    none of ``keep_away`` (the course, OUT, the submissions).
-
-    Student code that walks up from its folder lists every parent; a course checked out in
-    /tmp would be one step from a sandbox made in /tmp.  So when the system temporary
-    folder holds one of them, the sandbox goes elsewhere.
-    """
-    keep_away = [p.resolve() for p in keep_away]
-    candidates = [Path(tempfile.gettempdir()), Path("/var/tmp"), Path("/dev/shm")]
-    candidates.append(Path.home() / ".cache" / "minigrad-kernels")
-    for candidate in candidates:
-        try:
-            candidate.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            continue
-        folder = candidate.resolve()
-        if not os.access(folder, os.W_OK | os.X_OK):
-            continue
-        if not any(p.is_relative_to(folder) or folder.is_relative_to(p) for p in keep_away):
-            return folder
-    return Path(tempfile.gettempdir())
 
 
 def _tail(path: Path, lines: int = 5) -> str:
