@@ -23,7 +23,7 @@ they were, and no process or scratch folder behind (scratch.py).
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..course import RELEASE, CourseError, assignments, notebooks
@@ -56,7 +56,7 @@ class Settings:
     notebook_timeout: int | None = None  # None: five times the cell timeout
     db: str | None = None  # SQLAlchemy URL; None: SQLite in OUT
     assignments: tuple[str, ...] = ()  # () : every assignment found in the submissions
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = field(default_factory=Limits)  # CPU seconds None: the notebook timeout
 
 
 def grade(
@@ -85,6 +85,7 @@ def _grade(
     if settings.jobs < 1:
         raise CourseError(f"--jobs must be at least 1, not {settings.jobs}")
     check_out_folder(root, submissions, out)  # before anything is written: OUT is emptied
+    base = course_config(root)
     released = {a: tuple(p.stem for p in notebooks(root, RELEASE, a)) for a in assignments(root)}
     course = {a: names for a, names in released.items() if names}
     for wanted in assignments(root, list(settings.assignments)) if settings.assignments else []:
@@ -100,9 +101,11 @@ def _grade(
     for warning in work.warnings:
         print(f"warning: {warning}", file=stream)
 
-    base = course_config(root)
     timeout = settings.timeout or cell_timeout(base)
     notebook_timeout = settings.notebook_timeout or 5 * timeout
+    limits = settings.limits
+    if limits.cpu_seconds is None:
+        limits = replace(limits, cpu_seconds=notebook_timeout)
     db_url = database_url(settings.db) if settings.db else sqlite_url(out / "gradebook.db")
     put_scripts_on_path()  # nbgrader runs `alembic` by name when it creates a gradebook
     quiet_nbgrader()
@@ -114,11 +117,11 @@ def _grade(
             scratch / "staged",
             timeout,
             notebook_timeout,
-            settings.limits,
+            limits,
             scratch / "jupyter",
             keep_away,
         )
-        write_kernelspec(options.jupyter_dir, settings.limits)
+        write_kernelspec(options.jupyter_dir, options.limits)
         print(
             f"setting up nbgrader for {', '.join(work.assignments)} "
             f"({len(work.units)} submission(s), {settings.jobs} job(s))",

@@ -63,11 +63,12 @@ class Limits:
     """What one submission's kernel may use.
 
     ``processes`` counts on top of the processes the grading user already runs, because the
-    operating system's limit is per user, not per kernel.
+    operating system's limit is per user, not per kernel.  ``cpu_seconds`` None (the command
+    line's default) is as long as the whole notebook may run; the grader sets it so.
     """
 
     memory: int = 2 * GIB
-    cpu_seconds: int = 600
+    cpu_seconds: int | None = 600
     processes: int = 64
     file_size: int = GIB
 
