@@ -214,3 +214,21 @@ def test_a_report_reads_back_as_the_executor_wrote_it(tmp_path):
     )
     report.write(tmp_path / "alice" / "01_x.json")
     assert Report.read(tmp_path / "alice" / "01_x.json") == report
+
+
+def test_importing_the_guard_brings_nothing_of_the_grader_into_the_kernel():
+    """The kernel imports the guard by its name, so the packages around it import nothing."""
+    from minigrad_course.grading.run.execute import GUARD
+
+    script = (
+        f"import json, sys\n{GUARD}\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('minigrad_course'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [
+        "minigrad_course",
+        "minigrad_course.grading",
+        "minigrad_course.grading.run",
+        "minigrad_course.grading.run.guard",
+    ]

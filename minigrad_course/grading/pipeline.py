@@ -93,6 +93,7 @@ def _grade(
             raise CourseError(f"{wanted} is not released: run `minigrad-course release {wanted}`")
     out.mkdir(parents=True, exist_ok=True)
 
+    # 1. Collect: a unit of work per student and assignment.
     if has_zips(submissions):
         for note in collect_zips(submissions, out / "collected", course):
             print(note, file=stream)
@@ -121,6 +122,7 @@ def _grade(
             scratch / "jupyter",
             keep_away,
         )
+        # 2. nbgrader, set up once (while the first workers start), and 3. the workers.
         write_kernelspec(options.jupyter_dir, options.limits)
         print(
             f"setting up nbgrader for {', '.join(work.assignments)} "
@@ -148,7 +150,7 @@ def _grade(
             give_up,
             progress.update,
         )
-        # Into OUT all at once: an interruption now would leave half the class new.
+        # 4. Into OUT all at once: an interruption now would leave half the class new.
         with signals.held(written=True):
             gradebook = ClassGradebook(db_url, course_id)
             try:
