@@ -7,6 +7,7 @@ from pathlib import Path
 
 SOURCE = "solutions"
 RELEASE = "course"
+CONFIG_FILE = "nbgrader_config.py"  # nbgrader's, in the course root (and in OUT)
 _ASSIGNMENT = re.compile(r"^\d\d_[a-z0-9_]+$")
 
 
@@ -19,7 +20,7 @@ def find_root(start: Path | None = None) -> Path:
     and a solutions/ folder."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "nbgrader_config.py").is_file() and (folder / SOURCE).is_dir():
+        if (folder / CONFIG_FILE).is_file() and (folder / SOURCE).is_dir():
             return folder
     raise CourseError(
         f"no course root at or above {here}: expected a folder with nbgrader_config.py and "

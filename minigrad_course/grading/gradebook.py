@@ -28,7 +28,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from ..course import RELEASE, SOURCE, CourseError
+from ..course import CONFIG_FILE, RELEASE, SOURCE, CourseError
 from .collect import STUDENT_ID
 from .results import GRADED, MISSING, NotebookResult
 
@@ -155,7 +155,7 @@ c.CsvExportPlugin.to = "nbgrader-export.csv"
 def write_review_config(out: Path, course_root: Path, db_url: str, course_id: str) -> Path:
     """``OUT/nbgrader_config.py``, which makes OUT a course folder formgrader can open.  It
     holds the database URL as given, password included."""
-    path = out / "nbgrader_config.py"
+    path = out / CONFIG_FILE
     text = REVIEW_CONFIG.format(
         root=str(out),
         course_id=course_id,

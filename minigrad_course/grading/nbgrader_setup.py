@@ -32,7 +32,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from .. import notebooks
-from ..course import RELEASE, SOURCE, CourseError
+from ..course import CONFIG_FILE, RELEASE, SOURCE, CourseError
 from ..course import notebooks as notebooks_of
 from ..release import put_scripts_on_path
 from . import feedback
@@ -40,8 +40,6 @@ from .collect import Unit
 from .gradebook import sqlite_url
 from .run.execute import GradingExecute
 from .run.kernel import KERNEL_NAME, Limits
-
-CONFIG_FILE = "nbgrader_config.py"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from ..course import RELEASE, SOURCE, CourseError
+from ..course import CONFIG_FILE, RELEASE, SOURCE, CourseError
 from .collect import Unit
 from .gradebook import REVIEW_CONFIG
 
@@ -62,7 +62,7 @@ def check_out_folder(root: Path, submissions: Path, out: Path) -> None:
             "grading empties folders in OUT (collected/, feedback/, autograded/) and would "
             "delete submissions there"
         )
-    if (out / "nbgrader_config.py").exists() and not _written_by_grade(out):
+    if (out / CONFIG_FILE).exists() and not _written_by_grade(out):
         raise CourseError(
             f"--out {out} holds an nbgrader_config.py that minigrad-course grade did not write "
             "(is it a course folder?): grading would overwrite it; choose another --out"
@@ -73,7 +73,7 @@ def _written_by_grade(out: Path) -> bool:
     """Whether OUT's nbgrader_config.py is the one ``grade`` writes (its first line)."""
     first_line = REVIEW_CONFIG.splitlines()[0]
     try:
-        with (out / "nbgrader_config.py").open(encoding="utf-8", errors="replace") as file:
+        with (out / CONFIG_FILE).open(encoding="utf-8", errors="replace") as file:
             return file.read(len(first_line)) == first_line
     except OSError:
         return False
