@@ -14,7 +14,9 @@ notebook given to ``generate_feedback`` is a student's view of it:
 - a table at the top lists every test: name, points earned and possible, and the message.
 
 After rendering, the page's visible text is searched for every hidden-test line once more
-(``leaks``); a page that shows one is withheld (submission.py).
+(``leaks``); a page that shows one is withheld.  ``give_feedback`` is this step for one
+submission, in that order; a notebook with nothing to render (invalid, missing) gets a page
+that says why.
 
 The page is rendered by ``FeedbackExporter``: nbconvert's HTML exporter (with nbgrader's
 feedback template, as ``generate_feedback`` configures it) minus a round trip through
@@ -24,7 +26,12 @@ BeautifulSoup that took two thirds of the rendering time.
 from __future__ import annotations
 
 import html
+import os
 import re
+import shutil
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 from nbconvert.exporters import HTMLExporter, TemplateExporter
@@ -32,8 +39,13 @@ from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
 from .. import notebooks
-from .results import CRASHED, TAMPERED, TIMEOUT, NotebookResult
+from .collect import Unit
+from .out import submission_files, write_file
+from .results import CRASHED, INVALID, MISSING, TAMPERED, TIMEOUT, NotebookResult, joined
 from .run.execute import KERNEL_DIED, NOT_RUN
+
+if TYPE_CHECKING:  # nbgrader_setup.py imports this module, for FeedbackExporter
+    from .nbgrader_setup import Workspace
 
 HIDDEN_MIN_LENGTH = 10  # shorter hidden lines (``x = 3``) give nothing away
 MAX_TEXT = 20_000  # characters of one output shown in feedback
@@ -48,6 +60,77 @@ _FOCUSABLE = re.compile(
     r"jp-OutputArea-output)\b)",
 )
 NO_ALT_TEXT = "No description has been provided for this image"
+
+
+def give_feedback(unit: Unit, results: dict[str, NotebookResult], workspace: Workspace) -> None:
+    """A page for each notebook of ``unit`` in the staging folder's ``feedback/``, and the
+    autograded notebooks they come from in its ``autograded/``, for the instructor."""
+    student, assignment = unit.key
+    autograded, pages, _ = submission_files(workspace.options.staging, unit)
+    rendered = {name: r for name, r in results.items() if r.status not in (INVALID, MISSING)}
+    hidden = {
+        name: _student_view(unit, name, result, workspace, autograded)
+        for name, result in rendered.items()
+    }
+    if rendered:
+        workspace.api.generate_feedback(assignment, student, force=True)
+    for name, result in rendered.items():
+        _keep_page(unit, name, result, hidden[name], workspace, pages)
+    for file in unit.exchange if rendered else ():  # for nbgrader release_feedback
+        shutil.copyfile(unit.folder / file, pages / file)
+    for name, result in results.items():
+        if result.status in (INVALID, MISSING):
+            write_file(pages / f"{name}.html", page(result, f"{assignment}/{name}"))
+
+
+def _student_view(
+    unit: Unit, name: str, result: NotebookResult, workspace: Workspace, kept: Path
+) -> list[str]:
+    """Keep the autograded notebook for the instructor (in ``kept``), then put the student's
+    view in its place for generate_feedback; the hidden-test lines to keep out of the page."""
+    autograded = workspace.path("autograded", unit, name, ".ipynb")
+    kept.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(autograded, kept / f"{name}.ipynb")
+
+    submitted = workspace.path("submitted", unit, name, ".ipynb")
+    own = "\n".join(c.source for c in notebooks.read(submitted).cells)
+    hidden = [h for h in workspace.hidden(unit.assignment, name) if h not in own]
+    view = student_view(
+        notebooks.read(autograded),
+        workspace.released(unit.assignment, name),
+        hidden,
+        result,
+        workspace.options.timeout,
+    )
+    os.chmod(autograded, stat.S_IRUSR | stat.S_IWUSR)  # nbgrader leaves it read-only
+    nbformat.write(view, str(autograded))
+    return hidden
+
+
+def _keep_page(
+    unit: Unit,
+    name: str,
+    result: NotebookResult,
+    hidden: list[str],
+    workspace: Workspace,
+    pages: Path,
+) -> None:
+    """The page nbgrader rendered, into ``pages`` for the student, unless it shows a hidden
+    test."""
+    rendered = workspace.path("feedback", unit, name, ".html")
+    target = pages / f"{name}.html"
+    title = f"{unit.assignment}/{name}"
+    if not rendered.is_file():
+        result.detail = joined(result.detail, "no feedback: nbgrader generate_feedback failed")
+        write_file(target, page(result, title))
+        return
+    text = rendered.read_text(encoding="utf-8")
+    if result.status == CRASHED:
+        text = mark_not_graded(text, "the kernel died")
+    if leaks(html_text(text), hidden):
+        result.detail = joined(result.detail, "feedback withheld: it would show a hidden test")
+        text = page(result, title)
+    write_file(target, text)
 
 
 class FeedbackExporter(HTMLExporter):

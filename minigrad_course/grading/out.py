@@ -102,6 +102,12 @@ def submission_files(base: Path, unit: Unit) -> tuple[Path, Path, Path]:
     )
 
 
+def write_file(path: Path, text: str) -> None:
+    """Write one of a submission's files (a page, a log), making its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
 def move_into_out(staging: Path, out: Path, unit: Unit) -> None:
     """Put a graded submission's files in OUT in place of the previous run's.
 

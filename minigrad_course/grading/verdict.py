@@ -1,8 +1,8 @@
-"""The verdict on one notebook: its status, its tests' scores, and what the instructor reads.
+"""The verdict on each notebook: its status, its tests' scores, and what the instructor reads.
 
 The scores are nbgrader's (the workspace gradebook's record of the notebook); the status
-and the detail come from what grading saw on the way, never from the notebook's outputs,
-which student code writes:
+and the detail come from what grading saw on the way (the run's report, what tamper.py
+restored), never from the notebook's outputs, which student code writes:
 
 - ``crashed``: the kernel died (the run's report), so no score stands;
 - ``tampered``: tests were restored from the release (tamper.py), or the guard put back
@@ -16,16 +16,80 @@ instructor can find them by; it is the same on every run.
 
 from __future__ import annotations
 
-import nbformat
+from pathlib import Path
 
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from .. import notebooks
 from .collect import Unit
-from .results import CRASHED, GRADED, TAMPERED, TIMEOUT, NotebookResult, ScoredTest
+from .nbgrader_setup import Workspace
+from .results import (
+    CRASHED,
+    GRADED,
+    INVALID,
+    TAMPERED,
+    TIMEOUT,
+    NotebookResult,
+    ScoredTest,
+    joined,
+)
 from .run.kernel import GIB
 from .run.report import Report
 from .tamper import Restored
 
 
-def verdict(
+def judge(
+    unit: Unit, prepared: dict[str, Restored], workspace: Workspace, log: str, log_path: Path
+) -> dict[str, NotebookResult]:
+    """The verdict on each notebook nbgrader ran (``prepared``: as it was run), from what
+    nbgrader and the run left in ``workspace``; ``log`` is nbgrader's, kept at ``log_path``."""
+    results = {}
+    with Gradebook(workspace.db_url) as gradebook:
+        for name, restored in prepared.items():
+            results[name] = _judge(unit, name, restored, workspace, gradebook, log, log_path)
+    return results
+
+
+def _judge(
+    unit: Unit,
+    name: str,
+    restored: Restored,
+    workspace: Workspace,
+    gradebook: Gradebook,
+    log: str,
+    log_path: Path,
+) -> NotebookResult:
+    released = workspace.released(unit.assignment, name)
+    autograded = workspace.path("autograded", unit, name, ".ipynb")
+    report_path = workspace.path("reports", unit, name, ".json")
+    if not autograded.is_file() or not report_path.is_file():
+        last = [line for line in log.splitlines() if line.strip()][-1:] or ["no log"]
+        detail = (
+            f"nbgrader could not grade it ({last[0].strip()[:200]}); see "
+            f"{log_path.relative_to(workspace.options.staging)}"
+        )
+        return unscored(unit, name, INVALID, detail, released)
+    report = Report.read(report_path)
+    nb = notebooks.read(autograded)
+    try:
+        record = gradebook.find_submission_notebook(name, unit.assignment, unit.student)
+    except MissingEntry:
+        return unscored(unit, name, INVALID, "nbgrader recorded no grades for it", released)
+    return _scored(
+        unit,
+        name,
+        restored,
+        autograded=nb,
+        report=report,
+        record=record,
+        released=released,
+        timeout=workspace.options.timeout,
+        memory=workspace.options.limits.memory,
+    )
+
+
+def _scored(
     unit: Unit,
     name: str,
     restored: Restored,
@@ -97,10 +161,6 @@ def with_notes(detail: str, unit: Unit) -> str:
         return detail
     shown = ", ".join(unit.extra[:5]) + (", ..." if len(unit.extra) > 5 else "")
     return joined(detail, f"extra files not graded: {shown}")
-
-
-def joined(detail: str, more: str) -> str:
-    return f"{detail}; {more}" if detail else more
 
 
 def _details(nb, restored: Restored, report: Report, timeout: int, memory: int) -> list[str]:

@@ -28,10 +28,9 @@ from pathlib import Path
 
 from .collect import Unit
 from .nbgrader_setup import Options, Workspace, enter_worker
-from .results import NotebookResult
+from .results import NotebookResult, joined
 from .run.sandbox import stop_processes_in
 from .submission import grade_submission
-from .verdict import joined
 
 # A worker process that dies (not a kernel: the grader itself) gets its submission retried
 # in a fresh process; a submission present at this many deaths is given up as crashed.
