@@ -67,7 +67,7 @@ def test_the_cpu_limit_is_the_notebooks_time_unless_given(
     tmp_path, monkeypatch, arguments, cpu_seconds
 ):
     """--cpu-time defaults to --notebook-timeout, itself five times --timeout."""
-    from minigrad_course.grading import pipeline
+    from minigrad_course.grading import nbgrader_setup
 
     class KernelspecReachedError(Exception):
         pass
@@ -75,7 +75,7 @@ def test_the_cpu_limit_is_the_notebooks_time_unless_given(
     def stop_at_the_kernelspec(folder, limits):
         raise KernelspecReachedError(limits)
 
-    monkeypatch.setattr(pipeline, "write_kernelspec", stop_at_the_kernelspec)
+    monkeypatch.setattr(nbgrader_setup, "write_kernelspec", stop_at_the_kernelspec)
     folder = tmp_path / "subs" / "alice" / "01_derivatives"
     folder.mkdir(parents=True)
     shutil.copy2(ROOT / "course" / "01_derivatives" / "01_derivatives.ipynb", folder)

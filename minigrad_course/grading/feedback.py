@@ -107,30 +107,154 @@ def _student_view(
     return hidden
 
 
-def _keep_page(
-    unit: Unit,
-    name: str,
-    result: NotebookResult,
+def hidden_lines(source: nbformat.NotebookNode, visible: str) -> list[str]:
+    """Lines of the hidden tests and of the solutions in ``source`` worth hiding: long enough
+    to tell anything, and not also somewhere the student can see them (``visible``).
+
+    Solutions count too: student code can read the instructor's notebooks from disk and
+    print them.  (A student's own line that happens to equal a solution line is theirs to
+    see: the caller leaves out lines of the student's own notebook.)
+    """
+    # even that there are hidden tests is the instructor's; so are the solution markers
+    lines = set(notebooks.HIDDEN_TEST_MARKERS + notebooks.SOLUTION_MARKERS)
+    for cell in source.cells:
+        regions = notebooks.marked_regions(cell.source, notebooks.HIDDEN_TEST_MARKERS)
+        regions += notebooks.marked_regions(cell.source, notebooks.SOLUTION_MARKERS)
+        for region in regions:
+            for line in region.splitlines():
+                line = line.strip()
+                if len(line) >= HIDDEN_MIN_LENGTH and line not in visible:
+                    lines.add(line)
+    return sorted(lines)
+
+
+def student_view(
+    autograded: nbformat.NotebookNode,
+    released: nbformat.NotebookNode,
     hidden: list[str],
-    workspace: Workspace,
-    pages: Path,
-) -> None:
-    """The page nbgrader rendered, into ``pages`` for the student, unless it shows a hidden
-    test."""
-    rendered = workspace.path("feedback", unit, name, ".html")
-    target = pages / f"{name}.html"
-    title = f"{unit.assignment}/{name}"
-    if not rendered.is_file():
-        result.detail = joined(result.detail, "no feedback: nbgrader generate_feedback failed")
-        write_file(target, page(result, title))
-        return
-    text = rendered.read_text(encoding="utf-8")
-    if result.status == CRASHED:
-        text = mark_not_graded(text, "the kernel died")
-    if leaks(html_text(text), hidden):
-        result.detail = joined(result.detail, "feedback withheld: it would show a hidden test")
-        text = page(result, title)
-    write_file(target, text)
+    result: NotebookResult,
+    timeout: int | None,
+) -> nbformat.NotebookNode:
+    """The autograded notebook as the student may see it, with a summary table on top."""
+    nb = nbformat.from_dict(autograded)
+    released_tests = {_grade_id(c): c for c in released.cells if notebooks.is_test(c)}
+    test_counts = {
+        c.execution_count for c in nb.cells if notebooks.is_test(c) and c.get("execution_count")
+    }
+    messages: dict[str, str] = {}
+    for cell in nb.cells:
+        if notebooks.is_test(cell):
+            original = released_tests.get(_grade_id(cell))
+            cell.source = original.source if original is not None else "# (test not shown)"
+            messages[_grade_id(cell)] = _failure(cell, hidden)
+        if cell.cell_type == "code":
+            cell.outputs = [_clean_output(o, hidden, test_counts) for o in cell.outputs]
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(summary_html(result, messages, timeout)))
+    return nb
+
+
+def summary_html(result: NotebookResult, messages: dict[str, str], timeout: int | None) -> str:
+    """The table at the top of the feedback, in HTML (every piece of text escaped)."""
+    e = html.escape
+    if result.score is None:
+        headline = "This notebook could not be graded"
+    else:
+        headline = f"Score: {result.score:g} / {result.max_score:g}"
+    notes = {
+        TAMPERED: (
+            "The notebook had changed its tests or what they rely on; the released tests "
+            "were put back and run as written."
+        ),
+        TIMEOUT: "A cell ran past the time limit"
+        + (f" of {timeout} s" if timeout else "")
+        + "; the notebook was graded with what finished.",
+        CRASHED: "The kernel running this notebook died, so it has no score; your "
+        "instructor will look at it.",
+    }
+    rows = []
+    for test in result.tests:
+        message = messages.get(test.name, "")
+        outcome = "passed" if test.score >= test.max_score and not message else "failed"
+        if message.startswith((NOT_RUN, "CellTimeoutError", KERNEL_DIED)):
+            outcome = "not finished"
+        rows.append(
+            f"<tr><td><code>{e(test.name)}</code></td><td>{test.score:g} / {test.max_score:g}"
+            f"</td><td>{outcome}</td><td>{e(message)}</td></tr>"
+        )
+    parts = [f"<h3>{e(headline)}</h3>"]
+    if result.status in notes:
+        parts.append(f"<p><b>{e(notes[result.status])}</b> {e(result.detail)}</p>")
+    parts.append(
+        "<table><thead><tr><th>test</th><th>points</th><th>result</th><th>message</th></tr>"
+        "</thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+    return "\n".join(parts)
+
+
+def _failure(cell, hidden: list[str]) -> str:
+    errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+    if not errors:
+        return ""
+    last = errors[-1]
+    text = f"{last.ename}: {plain(last.evalue)}" if last.evalue else last.ename
+    text = blank_hidden(text, hidden).strip()
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "..."
+
+
+def _clean_output(output, hidden: list[str], test_counts: set[int]):
+    output = nbformat.from_dict(output)
+    if output.output_type == "error":
+        frames = [f for f in output.traceback if not _in_test_cell(f, test_counts)]
+        if len(frames) < len(output.traceback):
+            frames.insert(min(2, len(frames)), "(the test's own lines are not shown)")
+        output.traceback = [_cut(blank_hidden(f, hidden)) for f in frames]
+        output.evalue = _cut(blank_hidden(output.evalue, hidden))
+    elif output.output_type == "stream":
+        output.text = _cut(blank_hidden(output.text, hidden))
+    else:
+        data = output.get("data", {})
+        for mime in list(data):
+            value = data[mime]
+            if isinstance(value, str):
+                if mime.startswith("text/") or mime.endswith(("json", "javascript")):
+                    data[mime] = _cut(blank_hidden(value, hidden))
+                elif len(value) > MAX_DATA:
+                    data[mime] = ""
+                    data["text/plain"] = f"[{mime} output of {len(value) // 1000} kB removed]"
+    return output
+
+
+def _in_test_cell(frame: str, test_counts: set[int]) -> bool:
+    match = _CELL_FRAME.match(plain(frame))
+    return bool(match) and int(match[1]) in test_counts
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_TEXT:
+        return text
+    return text[:MAX_TEXT] + f"\n[... {len(text) - MAX_TEXT} more characters not shown]\n"
+
+
+def _grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def plain(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def blank_hidden(text: str, hidden: list[str]) -> str:
+    """``text`` with every line that quotes a hidden-test line replaced by a note."""
+    if not hidden or not text:
+        return text
+    out = []
+    for line in text.splitlines(keepends=True):
+        bare = plain(line)
+        if any(h in bare for h in hidden):
+            out.append(_BLANKED + ("\n" if line.endswith("\n") else ""))
+        else:
+            out.append(line)
+    return "".join(out)
 
 
 class FeedbackExporter(HTMLExporter):
@@ -209,47 +333,30 @@ class _Remembered(dict):
 _HIGHLIGHTED = _Remembered()
 
 
-def hidden_lines(source: nbformat.NotebookNode, visible: str) -> list[str]:
-    """Lines of the hidden tests and of the solutions in ``source`` worth hiding: long enough
-    to tell anything, and not also somewhere the student can see them (``visible``).
-
-    Solutions count too: student code can read the instructor's notebooks from disk and
-    print them.  (A student's own line that happens to equal a solution line is theirs to
-    see: the caller leaves out lines of the student's own notebook.)
-    """
-    # even that there are hidden tests is the instructor's; so are the solution markers
-    lines = set(notebooks.HIDDEN_TEST_MARKERS + notebooks.SOLUTION_MARKERS)
-    for cell in source.cells:
-        regions = notebooks.marked_regions(cell.source, notebooks.HIDDEN_TEST_MARKERS)
-        regions += notebooks.marked_regions(cell.source, notebooks.SOLUTION_MARKERS)
-        for region in regions:
-            for line in region.splitlines():
-                line = line.strip()
-                if len(line) >= HIDDEN_MIN_LENGTH and line not in visible:
-                    lines.add(line)
-    return sorted(lines)
-
-
-def plain(text: str) -> str:
-    return _ANSI.sub("", text)
-
-
-def blank_hidden(text: str, hidden: list[str]) -> str:
-    """``text`` with every line that quotes a hidden-test line replaced by a note."""
-    if not hidden or not text:
-        return text
-    out = []
-    for line in text.splitlines(keepends=True):
-        bare = plain(line)
-        if any(h in bare for h in hidden):
-            out.append(_BLANKED + ("\n" if line.endswith("\n") else ""))
-        else:
-            out.append(line)
-    return "".join(out)
-
-
-def leaks(text: str, hidden: list[str]) -> list[str]:
-    return [h for h in hidden if h in text]
+def _keep_page(
+    unit: Unit,
+    name: str,
+    result: NotebookResult,
+    hidden: list[str],
+    workspace: Workspace,
+    pages: Path,
+) -> None:
+    """The page nbgrader rendered, into ``pages`` for the student, unless it shows a hidden
+    test."""
+    rendered = workspace.path("feedback", unit, name, ".html")
+    target = pages / f"{name}.html"
+    title = f"{unit.assignment}/{name}"
+    if not rendered.is_file():
+        result.detail = joined(result.detail, "no feedback: nbgrader generate_feedback failed")
+        write_file(target, page(result, title))
+        return
+    text = rendered.read_text(encoding="utf-8")
+    if result.status == CRASHED:
+        text = mark_not_graded(text, "the kernel died")
+    if leaks(html_text(text), hidden):
+        result.detail = joined(result.detail, "feedback withheld: it would show a hidden test")
+        text = page(result, title)
+    write_file(target, text)
 
 
 def html_text(page: str) -> str:
@@ -258,79 +365,8 @@ def html_text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]*>", "", page))
 
 
-def student_view(
-    autograded: nbformat.NotebookNode,
-    released: nbformat.NotebookNode,
-    hidden: list[str],
-    result: NotebookResult,
-    timeout: int | None,
-) -> nbformat.NotebookNode:
-    """The autograded notebook as the student may see it, with a summary table on top."""
-    nb = nbformat.from_dict(autograded)
-    released_tests = {_grade_id(c): c for c in released.cells if notebooks.is_test(c)}
-    test_counts = {
-        c.execution_count for c in nb.cells if notebooks.is_test(c) and c.get("execution_count")
-    }
-    messages: dict[str, str] = {}
-    for cell in nb.cells:
-        if notebooks.is_test(cell):
-            original = released_tests.get(_grade_id(cell))
-            cell.source = original.source if original is not None else "# (test not shown)"
-            messages[_grade_id(cell)] = _failure(cell, hidden)
-        if cell.cell_type == "code":
-            cell.outputs = [_clean_output(o, hidden, test_counts) for o in cell.outputs]
-    nb.cells.insert(0, nbformat.v4.new_markdown_cell(summary_html(result, messages, timeout)))
-    return nb
-
-
-def summary_html(result: NotebookResult, messages: dict[str, str], timeout: int | None) -> str:
-    """The table at the top of the feedback, in HTML (every piece of text escaped)."""
-    e = html.escape
-    if result.score is None:
-        headline = "This notebook could not be graded"
-    else:
-        headline = f"Score: {result.score:g} / {result.max_score:g}"
-    notes = {
-        TAMPERED: (
-            "The notebook had changed its tests or what they rely on; the released tests "
-            "were put back and run as written."
-        ),
-        TIMEOUT: "A cell ran past the time limit"
-        + (f" of {timeout} s" if timeout else "")
-        + "; the notebook was graded with what finished.",
-        CRASHED: "The kernel running this notebook died, so it has no score; your "
-        "instructor will look at it.",
-    }
-    rows = []
-    for test in result.tests:
-        message = messages.get(test.name, "")
-        outcome = "passed" if test.score >= test.max_score and not message else "failed"
-        if message.startswith((NOT_RUN, "CellTimeoutError", KERNEL_DIED)):
-            outcome = "not finished"
-        rows.append(
-            f"<tr><td><code>{e(test.name)}</code></td><td>{test.score:g} / {test.max_score:g}"
-            f"</td><td>{outcome}</td><td>{e(message)}</td></tr>"
-        )
-    parts = [f"<h3>{e(headline)}</h3>"]
-    if result.status in notes:
-        parts.append(f"<p><b>{e(notes[result.status])}</b> {e(result.detail)}</p>")
-    parts.append(
-        "<table><thead><tr><th>test</th><th>points</th><th>result</th><th>message</th></tr>"
-        "</thead><tbody>" + "".join(rows) + "</tbody></table>"
-    )
-    return "\n".join(parts)
-
-
-def page(result: NotebookResult, title: str) -> str:
-    """A page for a notebook with nothing to render (missing, invalid)."""
-    e = html.escape
-    return (
-        '<!DOCTYPE html>\n<html>\n<head><meta charset="utf-8" />'
-        f"<title>{e(title)}</title></head>\n<body>\n"
-        f"<h3>{e(title)}: not graded ({e(result.status)})</h3>\n<p>{e(result.detail)}</p>\n"
-        f"<p>Points possible: {result.max_score:g}. Ask your instructor if this is wrong.</p>\n"
-        "</body>\n</html>\n"
-    )
+def leaks(text: str, hidden: list[str]) -> list[str]:
+    return [h for h in hidden if h in text]
 
 
 def mark_not_graded(page_html: str, reason: str) -> str:
@@ -343,49 +379,13 @@ def mark_not_graded(page_html: str, reason: str) -> str:
     )
 
 
-def _failure(cell, hidden: list[str]) -> str:
-    errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
-    if not errors:
-        return ""
-    last = errors[-1]
-    text = f"{last.ename}: {plain(last.evalue)}" if last.evalue else last.ename
-    text = blank_hidden(text, hidden).strip()
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "..."
-
-
-def _clean_output(output, hidden: list[str], test_counts: set[int]):
-    output = nbformat.from_dict(output)
-    if output.output_type == "error":
-        frames = [f for f in output.traceback if not _in_test_cell(f, test_counts)]
-        if len(frames) < len(output.traceback):
-            frames.insert(min(2, len(frames)), "(the test's own lines are not shown)")
-        output.traceback = [_cut(blank_hidden(f, hidden)) for f in frames]
-        output.evalue = _cut(blank_hidden(output.evalue, hidden))
-    elif output.output_type == "stream":
-        output.text = _cut(blank_hidden(output.text, hidden))
-    else:
-        data = output.get("data", {})
-        for mime in list(data):
-            value = data[mime]
-            if isinstance(value, str):
-                if mime.startswith("text/") or mime.endswith(("json", "javascript")):
-                    data[mime] = _cut(blank_hidden(value, hidden))
-                elif len(value) > MAX_DATA:
-                    data[mime] = ""
-                    data["text/plain"] = f"[{mime} output of {len(value) // 1000} kB removed]"
-    return output
-
-
-def _in_test_cell(frame: str, test_counts: set[int]) -> bool:
-    match = _CELL_FRAME.match(plain(frame))
-    return bool(match) and int(match[1]) in test_counts
-
-
-def _cut(text: str) -> str:
-    if len(text) <= MAX_TEXT:
-        return text
-    return text[:MAX_TEXT] + f"\n[... {len(text) - MAX_TEXT} more characters not shown]\n"
-
-
-def _grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
+def page(result: NotebookResult, title: str) -> str:
+    """A page for a notebook with nothing to render (missing, invalid)."""
+    e = html.escape
+    return (
+        '<!DOCTYPE html>\n<html>\n<head><meta charset="utf-8" />'
+        f"<title>{e(title)}</title></head>\n<body>\n"
+        f"<h3>{e(title)}: not graded ({e(result.status)})</h3>\n<p>{e(result.detail)}</p>\n"
+        f"<p>Points possible: {result.max_score:g}. Ask your instructor if this is wrong.</p>\n"
+        "</body>\n</html>\n"
+    )

@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
@@ -39,7 +39,50 @@ from . import feedback
 from .collect import Unit
 from .gradebook import sqlite_url
 from .run.execute import GradingExecute
-from .run.kernel import KERNEL_NAME, Limits
+from .run.kernel import KERNEL_NAME, Limits, write_kernelspec
+
+
+def course_config(root: Path) -> Config:
+    """The course's own nbgrader configuration (stubs, ignored files, cell timeout...)."""
+    return PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
+
+
+def set_up_run(
+    config: Config,
+    scratch: Path,
+    keep_away: tuple[Path, ...],
+    timeout: int | None,
+    notebook_timeout: int | None,
+    limits: Limits,
+) -> Options:
+    """How every submission of this run is run: the course's cell timeout unless ``timeout``
+    is given, five times that a notebook unless ``notebook_timeout`` is, and as many CPU
+    seconds as a notebook may run unless ``limits`` says.  The grading kernelspec is written
+    under ``scratch``, and this process made ready to run nbgrader."""
+    timeout = timeout or cell_timeout(config)
+    notebook_timeout = notebook_timeout or 5 * timeout
+    if limits.cpu_seconds is None:
+        limits = replace(limits, cpu_seconds=notebook_timeout)
+    options = Options(
+        scratch / "staged",
+        timeout,
+        notebook_timeout,
+        limits,
+        scratch / "jupyter",
+        keep_away,
+    )
+    write_kernelspec(options.jupyter_dir, options.limits)
+    put_scripts_on_path()  # nbgrader runs `alembic` by name when it creates a gradebook
+    quiet_nbgrader()
+    return options
+
+
+def cell_timeout(config: Config) -> int:
+    """The per-cell timeout the course's configuration sets, or nbgrader's default."""
+    for section in ("Execute", "ExecutePreprocessor"):
+        if section in config and "timeout" in config[section]:
+            return int(config[section].timeout)
+    return int(Execute.class_traits()["timeout"].default())
 
 
 @dataclass(frozen=True)
@@ -52,40 +95,6 @@ class Options:
     limits: Limits
     jupyter_dir: Path  # holds the grading kernelspec (run/kernel.py)
     keep_away: tuple[Path, ...] = ()  # folders kernels' sandboxes must not be made near
-
-
-def course_config(root: Path) -> Config:
-    """The course's own nbgrader configuration (stubs, ignored files, cell timeout...)."""
-    return PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
-
-
-def cell_timeout(config: Config) -> int:
-    """The per-cell timeout the course's configuration sets, or nbgrader's default."""
-    for section in ("Execute", "ExecutePreprocessor"):
-        if section in config and "timeout" in config[section]:
-            return int(config[section].timeout)
-    return int(Execute.class_traits()["timeout"].default())
-
-
-def grading_config(base: Config, root: Path, db_url: str, options: Options) -> Config:
-    """``base`` (the course's configuration) for a workspace at ``root``, with our executor
-    and our feedback exporter."""
-    config = copy.deepcopy(base)
-    config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = db_url
-    default = Autograde.class_traits()["autograde_preprocessors"].default()
-    config.Autograde.autograde_preprocessors = [
-        GradingExecute if p is Execute else p for p in default
-    ]
-    config.GradingExecute.kernel_name = KERNEL_NAME
-    config.GradingExecute.timeout = options.timeout
-    config.GradingExecute.notebook_timeout = options.notebook_timeout
-    config.GradingExecute.cpu_seconds = options.limits.cpu_seconds
-    config.GradingExecute.report_directory = str(root / "reports")
-    config.GradingExecute.submitted_directory = str(root / "submitted")
-    config.GradingExecute.keep_away_from = [str(p) for p in options.keep_away]
-    config.GenerateFeedback.exporter_class = feedback.FeedbackExporter
-    return config
 
 
 def quiet_nbgrader() -> None:
@@ -132,6 +141,27 @@ def build_template(
                     f"{assignment}: run `minigrad-course release {assignment}` (students must "
                     "hold the release you grade against)"
                 )
+
+
+def grading_config(base: Config, root: Path, db_url: str, options: Options) -> Config:
+    """``base`` (the course's configuration) for a workspace at ``root``, with our executor
+    and our feedback exporter."""
+    config = copy.deepcopy(base)
+    config.CourseDirectory.root = str(root)
+    config.CourseDirectory.db_url = db_url
+    default = Autograde.class_traits()["autograde_preprocessors"].default()
+    config.Autograde.autograde_preprocessors = [
+        GradingExecute if p is Execute else p for p in default
+    ]
+    config.GradingExecute.kernel_name = KERNEL_NAME
+    config.GradingExecute.timeout = options.timeout
+    config.GradingExecute.notebook_timeout = options.notebook_timeout
+    config.GradingExecute.cpu_seconds = options.limits.cpu_seconds
+    config.GradingExecute.report_directory = str(root / "reports")
+    config.GradingExecute.submitted_directory = str(root / "submitted")
+    config.GradingExecute.keep_away_from = [str(p) for p in options.keep_away]
+    config.GenerateFeedback.exporter_class = feedback.FeedbackExporter
+    return config
 
 
 def _new_sqlite_file(url: str) -> Path | None:

@@ -23,11 +23,10 @@ they were, and no process or scratch folder behind (scratch.py).
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..course import RELEASE, CourseError, assignments, notebooks
-from ..release import put_scripts_on_path
 from .collect import Unit, collect_zips, has_zips, plan
 from .gradebook import (
     ClassGradebook,
@@ -36,11 +35,11 @@ from .gradebook import (
     without_password,
     write_review_config,
 )
-from .nbgrader_setup import Options, build_template, cell_timeout, course_config, quiet_nbgrader
+from .nbgrader_setup import build_template, course_config, set_up_run
 from .out import check_out_folder, move_into_out
 from .progress import Progress
 from .results import NotebookResult, write_grades, write_tests
-from .run.kernel import Limits, write_kernelspec
+from .run.kernel import Limits
 from .scratch import scratch_folders
 from .signals import Interrupted, Signals
 from .submission import not_graded
@@ -102,28 +101,15 @@ def _grade(
     for warning in work.warnings:
         print(f"warning: {warning}", file=stream)
 
-    timeout = settings.timeout or cell_timeout(base)
-    notebook_timeout = settings.notebook_timeout or 5 * timeout
-    limits = settings.limits
-    if limits.cpu_seconds is None:
-        limits = replace(limits, cpu_seconds=notebook_timeout)
     db_url = database_url(settings.db) if settings.db else sqlite_url(out / "gradebook.db")
-    put_scripts_on_path()  # nbgrader runs `alembic` by name when it creates a gradebook
-    quiet_nbgrader()
     keep_away = (root.resolve(), out, submissions)
     # Workspaces (gradebooks, hidden tests) live under OUT, away from the folder where the
     # kernels' sandboxes are made: walking up from a kernel's folder never passes them.
     with scratch_folders(out, keep_away, stream) as (scratch, kernels):
-        options = Options(
-            scratch / "staged",
-            timeout,
-            notebook_timeout,
-            limits,
-            scratch / "jupyter",
-            keep_away,
-        )
         # 2. nbgrader, set up once (while the first workers start), and 3. the workers.
-        write_kernelspec(options.jupyter_dir, options.limits)
+        options = set_up_run(
+            base, scratch, keep_away, settings.timeout, settings.notebook_timeout, settings.limits
+        )
         print(
             f"setting up nbgrader for {', '.join(work.assignments)} "
             f"({len(work.units)} submission(s), {settings.jobs} job(s))",
@@ -145,7 +131,7 @@ def _grade(
             settings.jobs,
             kernels,
             (root, scratch / "template", options),
-            notebook_timeout,
+            options.notebook_timeout,
             prepare,
             give_up,
             progress.update,

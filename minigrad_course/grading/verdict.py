@@ -135,32 +135,9 @@ def _scored(
     )
 
 
-def unscored(
-    unit: Unit, name: str, status: str, detail: str, released: nbformat.NotebookNode
-) -> NotebookResult:
-    """A notebook with no score (``invalid``, ``missing``, ``crashed``), and why."""
-    return NotebookResult(
-        unit.student, unit.assignment, name, status, with_notes(detail, unit), max_score(released)
-    )
-
-
-def max_score(released: nbformat.NotebookNode) -> float:
-    """The points a released notebook's tests are worth."""
-    return sum(
-        float(c.metadata["nbgrader"].get("points", 0))
-        for c in released.cells
-        if c.metadata.get("nbgrader", {}).get("grade")
-    )
-
-
-def with_notes(detail: str, unit: Unit) -> str:
-    """``detail`` and what collecting found about the submission's files."""
-    for note in unit.notes:
-        detail = joined(detail, note)
-    if not unit.extra:
-        return detail
-    shown = ", ".join(unit.extra[:5]) + (", ..." if len(unit.extra) > 5 else "")
-    return joined(detail, f"extra files not graded: {shown}")
+def _guarded(report: Report) -> bool:
+    """Whether student code had changed what tests rely on (run/execute.py, run/guard.py)."""
+    return any(put_back.cell is not None for put_back in report.guard)
 
 
 def _details(nb, restored: Restored, report: Report, timeout: int, memory: int) -> list[str]:
@@ -199,11 +176,6 @@ def _details(nb, restored: Restored, report: Report, timeout: int, memory: int) 
     return parts
 
 
-def _guarded(report: Report) -> bool:
-    """Whether student code had changed what tests rely on (run/execute.py, run/guard.py)."""
-    return any(put_back.cell is not None for put_back in report.guard)
-
-
 def _label(nb, index: int) -> str:
     """A cell as the instructor can find it: its grade_id, else its position and the
     exercise it follows."""
@@ -229,3 +201,31 @@ def _cells_with_error(nb, ename: str) -> list[int]:
         for i, c in enumerate(nb.cells)
         if c.cell_type == "code" and any(o.get("ename") == ename for o in c.outputs)
     ]
+
+
+def with_notes(detail: str, unit: Unit) -> str:
+    """``detail`` and what collecting found about the submission's files."""
+    for note in unit.notes:
+        detail = joined(detail, note)
+    if not unit.extra:
+        return detail
+    shown = ", ".join(unit.extra[:5]) + (", ..." if len(unit.extra) > 5 else "")
+    return joined(detail, f"extra files not graded: {shown}")
+
+
+def unscored(
+    unit: Unit, name: str, status: str, detail: str, released: nbformat.NotebookNode
+) -> NotebookResult:
+    """A notebook with no score (``invalid``, ``missing``, ``crashed``), and why."""
+    return NotebookResult(
+        unit.student, unit.assignment, name, status, with_notes(detail, unit), max_score(released)
+    )
+
+
+def max_score(released: nbformat.NotebookNode) -> float:
+    """The points a released notebook's tests are worth."""
+    return sum(
+        float(c.metadata["nbgrader"].get("points", 0))
+        for c in released.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    )
