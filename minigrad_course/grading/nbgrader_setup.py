@@ -9,7 +9,9 @@ two processes ever share a folder or a gradebook.
 
 Every workspace runs nbgrader with the course's own configuration (``nbgrader_config.py``)
 and two changes: ``GradingExecute`` in place of nbgrader's executor (run/execute.py), and
-our feedback exporter (feedback.py).
+our feedback exporter (feedback.py).  How the executor runs a submission (``Options``:
+timeouts, limits, the grading kernelspec) is decided once, by ``set_up_run``, and is the
+same in every worker; ``enter_worker`` makes a worker's process one that can grade.
 """
 
 from __future__ import annotations
