@@ -20,7 +20,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from . import notebooks
-from .course import RELEASE, SOURCE
+from .course import CONFIG_FILE, RELEASE, SOURCE
 from .course import notebooks as notebooks_of
 from .release import put_scripts_on_path, release, run_nbgrader
 
@@ -43,7 +43,7 @@ def check(root: Path, assignment_ids: list[str], *, log=print) -> list[Problem]:
     problems: list[Problem] = []
     with tempfile.TemporaryDirectory(prefix="minigrad-check-") as scratch:
         work = Path(scratch)
-        shutil.copy2(root / "nbgrader_config.py", work / "nbgrader_config.py")
+        shutil.copy2(root / CONFIG_FILE, work / CONFIG_FILE)
         for assignment in assignment_ids:
             shutil.copytree(root / SOURCE / assignment, work / SOURCE / assignment)
         for assignment in assignment_ids:

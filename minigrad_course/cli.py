@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .course import CourseError, assignments, check_out_folder, find_root
+from .course import CourseError, assignments, find_root
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,30 +122,20 @@ def _size(text: str) -> int:
 
 
 def _grade(root: Path, args: argparse.Namespace) -> int:
-    from .grade import Settings, grade
-    from .kernel import Limits
-    from .workspace import cell_timeout, course_config
+    from .grading.pipeline import Settings, grade
+    from .grading.run.kernel import Limits
 
     for name in ("jobs", "timeout", "notebook_timeout", "cpu_time", "processes"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise CourseError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
-    # Before grade() writes anything: it empties folders in OUT.
-    check_out_folder(root, args.submissions, args.out)
-    timeout = args.timeout or cell_timeout(course_config(root))
-    notebook_timeout = args.notebook_timeout or 5 * timeout
-    limits = Limits(
-        memory=args.memory,
-        cpu_seconds=args.cpu_time or notebook_timeout,
-        processes=args.processes,
-    )
     settings = Settings(
         jobs=args.jobs,
-        timeout=timeout,
-        notebook_timeout=notebook_timeout,
+        timeout=args.timeout,
+        notebook_timeout=args.notebook_timeout,
         db=args.db,
         assignments=tuple(args.assignment),
-        limits=limits,
+        limits=Limits(memory=args.memory, cpu_seconds=args.cpu_time, processes=args.processes),
     )
     try:
         grade(root, args.submissions, args.out, settings)

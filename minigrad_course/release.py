@@ -24,10 +24,8 @@ from pathlib import Path
 import nbformat
 
 from . import notebooks
-from .course import RELEASE, SOURCE, CourseError
+from .course import CONFIG_FILE, RELEASE, SOURCE, CourseError
 from .course import notebooks as notebooks_of
-
-CONFIG_FILE = "nbgrader_config.py"
 
 # nbgrader's default delimiters: a line holding one of these opens or closes a region,
 # whatever else the line says (the course's nbgrader_config.py keeps the defaults).

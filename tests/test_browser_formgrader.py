@@ -25,8 +25,8 @@ from jupyter_lab import (
     screenshot_folder,
 )
 
-from minigrad_course.grade import Settings, grade
-from minigrad_course.results import read_rows
+from minigrad_course.grading.pipeline import Settings, grade
+from minigrad_course.grading.results import read_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

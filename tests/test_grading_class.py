@@ -19,9 +19,9 @@ pytest.importorskip("nbgrader")
 from grading_class import LESSON, ROOT, TIMEOUT, build_class
 
 from minigrad_course import notebooks
-from minigrad_course.feedback import hidden_lines, html_text
-from minigrad_course.grade import Settings, grade
-from minigrad_course.results import read_rows
+from minigrad_course.grading.feedback import hidden_lines, html_text
+from minigrad_course.grading.pipeline import Settings, grade
+from minigrad_course.grading.results import read_rows
 
 pytestmark = pytest.mark.slow
 

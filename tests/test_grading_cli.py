@@ -12,10 +12,10 @@ pytest.importorskip("nbgrader")
 
 from minigrad_course.cli import _size, main
 from minigrad_course.course import CourseError
-from minigrad_course.grade import Settings, grade
-from minigrad_course.gradebook import database_url
-from minigrad_course.progress import Progress, duration
-from minigrad_course.results import (
+from minigrad_course.grading.gradebook import database_url
+from minigrad_course.grading.pipeline import Settings, grade
+from minigrad_course.grading.progress import Progress, duration
+from minigrad_course.grading.results import (
     NotebookResult,
     ScoredTest,
     read_rows,
@@ -57,6 +57,32 @@ def test_bad_arguments_are_named(tmp_path, capsys, arguments, message):
     )
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "cpu_seconds"),
+    [(["--notebook-timeout", "42"], 42), (["--timeout", "7"], 35), (["--cpu-time", "9"], 9)],
+)
+def test_the_cpu_limit_is_the_notebooks_time_unless_given(
+    tmp_path, monkeypatch, arguments, cpu_seconds
+):
+    """--cpu-time defaults to --notebook-timeout, itself five times --timeout."""
+    from minigrad_course.grading import nbgrader_setup
+
+    class KernelspecReachedError(Exception):
+        pass
+
+    def stop_at_the_kernelspec(folder, limits):
+        raise KernelspecReachedError(limits)
+
+    monkeypatch.setattr(nbgrader_setup, "write_kernelspec", stop_at_the_kernelspec)
+    folder = tmp_path / "subs" / "alice" / "01_derivatives"
+    folder.mkdir(parents=True)
+    shutil.copy2(ROOT / "course" / "01_derivatives" / "01_derivatives.ipynb", folder)
+    command = ["--root", str(ROOT), "grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out")]
+    with pytest.raises(KernelspecReachedError) as stopped:
+        main([*command, *arguments])
+    assert stopped.value.args[0].cpu_seconds == cpu_seconds
 
 
 def test_a_bad_memory_size_is_refused_by_the_parser(capsys):

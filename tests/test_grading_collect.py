@@ -1,4 +1,4 @@
-"""Finding submissions in folders and LMS zips (minigrad_course/collect.py)."""
+"""Finding submissions in folders and LMS zips (minigrad_course/grading/collect.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from minigrad_course.collect import _parse_member, collect_zips, has_zips, plan
 from minigrad_course.course import CourseError
+from minigrad_course.grading.collect import _parse_member, collect_zips, has_zips, plan
 
 COURSE = {"01_derivatives": ("01_derivatives",), "02_value": ("02_value",)}
 NOTEBOOK = '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}'

@@ -1,4 +1,4 @@
-"""Feedback without hidden tests (minigrad_course/feedback.py), on hand-made notebooks."""
+"""Feedback without hidden tests (minigrad_course/grading/feedback.py), on hand-made notebooks."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from grading_class import LESSON, ROOT, TOPIC, cell, read, solved
 from nbconvert.exporters import HTMLExporter
 
-from minigrad_course import feedback
-from minigrad_course.results import NotebookResult, ScoredTest
+from minigrad_course.grading import feedback
+from minigrad_course.grading.results import NotebookResult, ScoredTest
 
 FD_TEST = f"{TOPIC}_forward_difference_test"
 SECRET = "check_close(forward_difference(math.exp, 0.0, 1e-7), 1.0, 'exp', 'hidden hint')"

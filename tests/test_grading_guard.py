@@ -21,8 +21,8 @@ pytest.importorskip("nbgrader")
 
 from grading_class import LESSON, NOTEBOOK, ROOT, TIMEOUT, TOPIC, cell, index, read, solved, write
 
-from minigrad_course.grade import Settings, grade
-from minigrad_course.results import read_rows
+from minigrad_course.grading.pipeline import Settings, grade
+from minigrad_course.grading.results import read_rows
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +137,7 @@ def test_a_later_cell_cannot_read_a_test_cells_source(graded):
 def test_solutions_read_from_disk_stay_out_of_the_feedback(graded):
     """The student's cell prints the instructor's notebook; the feedback page must not show
     a line of its solutions (they are blanked, or the page is withheld)."""
-    from minigrad_course.feedback import html_text
+    from minigrad_course.grading.feedback import html_text
     from minigrad_course.notebooks import SOLUTION_MARKERS, marked_regions
     from minigrad_course.notebooks import read as read_nb
 
@@ -168,15 +168,16 @@ def _autograded(graded, student: str) -> list:
 def test_past_the_notebooks_output_cap_every_output_is_cut_with_one_note():
     """Many cells, each under the cell's cap, add up: past the notebook's cap nothing more is
     kept, so a notebook of 200 chatty cells cannot fill the grader's disk."""
-    from minigrad_course.execute import GradingExecute
+    from minigrad_course.grading.run.execute import GradingExecute
+    from minigrad_course.grading.run.report import Report
 
     executor = GradingExecute(max_notebook_output_bytes=1000, max_output_bytes=800)
-    executor._report = {"truncated": [], "notebook_truncated": None}
+    executor._report = Report()
     executor._output_bytes, executor._notebook_bytes = {}, 900
     message = {"msg_type": "stream", "content": {"name": "stdout", "text": "x" * 300}}
     outs: list = []
     assert executor.output(outs, message, None, 5) is None
-    assert executor._report["notebook_truncated"] == 5
+    assert executor._report.notebook_truncated == 5
     assert len(outs) == 1 and "the notebook printed more than 1000 bytes" in outs[0].text
     assert executor.output(outs, message, None, 6) is None
     assert len(outs) == 1  # one note, at the first cell cut

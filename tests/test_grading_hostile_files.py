@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from minigrad_course.collect import collect_zips, plan
 from minigrad_course.course import CourseError
-from minigrad_course.results import INVALID, NotebookResult, read_rows, write_grades
-from minigrad_course.tamper import InvalidNotebookError, read_submission
+from minigrad_course.grading.collect import collect_zips, plan
+from minigrad_course.grading.results import INVALID, NotebookResult, read_rows, write_grades
+from minigrad_course.grading.tamper import InvalidNotebookError, read_submission
 
 COURSE = {"01_derivatives": ("01_derivatives",), "02_value": ("02_value",)}
 NOTEBOOK = '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}'
@@ -334,7 +334,7 @@ def test_a_class_of_strange_files_is_graded_to_the_end(tmp_path):
     pytest.importorskip("nbgrader")
     from grading_class import ROOT, TIMEOUT, solved, write
 
-    from minigrad_course.grade import Settings, grade
+    from minigrad_course.grading.pipeline import Settings, grade
 
     sub = tmp_path / "sub"
     write(solved(), sub / f"alice/{LESSON}/{LESSON}.ipynb")

@@ -13,9 +13,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from minigrad_course import kernel
-from minigrad_course.execute import describe_exit
-from minigrad_course.kernel import GIB, Limits, kernel_environment, write_kernelspec
+from minigrad_course.grading.run import kernel
+from minigrad_course.grading.run.execute import describe_exit
+from minigrad_course.grading.run.kernel import GIB, Limits, kernel_environment, write_kernelspec
 
 
 def test_the_launcher_imports_only_the_standard_library():
@@ -67,7 +67,7 @@ def test_the_kernelspec_runs_the_launcher_with_the_limits(tmp_path):
 def _limits_after(code: str, preexec=None) -> dict:
     script = (
         "import json, resource\n"
-        "from minigrad_course.kernel import Limits, apply_limits\n"
+        "from minigrad_course.grading.run.kernel import Limits, apply_limits\n"
         f"{code}\n"
         "names = ['RLIMIT_AS', 'RLIMIT_CPU', 'RLIMIT_NPROC', 'RLIMIT_FSIZE', 'RLIMIT_CORE']\n"
         "print(json.dumps({n: resource.getrlimit(getattr(resource, n)) for n in names}))\n"
@@ -149,7 +149,7 @@ def test_a_real_kernel_runs_limited_in_its_folder(tmp_path, monkeypatch):
 def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
     """Two kernels racing for one port: the loser dies before it answers.  Here a launcher
     that dies on its first start stands in for it; the notebook still runs, once."""
-    from minigrad_course.execute import GradingExecute
+    from minigrad_course.grading.run.execute import GradingExecute
 
     folder = tmp_path / "jupyter" / "kernels" / "flaky"
     folder.mkdir(parents=True)
@@ -191,10 +191,44 @@ def test_sandboxes_are_made_away_from_the_course_out_and_submissions(tmp_path):
     every kernel's folder."""
     import tempfile
 
-    from minigrad_course.execute import sandbox_parent
+    from minigrad_course.grading.run.sandbox import sandbox_parent
 
     system = Path(tempfile.gettempdir()).resolve()
     inside = system / "a-course-checked-out-here"
     chosen = sandbox_parent([inside])
     assert not inside.is_relative_to(chosen) and not chosen.is_relative_to(inside)
     assert sandbox_parent([Path("/nowhere/near")]) == system
+
+
+def test_a_report_reads_back_as_the_executor_wrote_it(tmp_path):
+    from minigrad_course.grading.run.report import Crash, PutBack, Report, Stopped
+
+    report = Report(
+        timeouts=[3],
+        crash=Crash(5, -9, "it was killed", "Fatal Python error"),
+        stopped=Stopped(5, "the kernel died in an earlier cell"),
+        truncated=[2],
+        starts=2,
+        guard=[PutBack(None, ["the guard could not start"]), PutBack(4, ["numpy.sum"])],
+        notebook_truncated=2,
+    )
+    report.write(tmp_path / "alice" / "01_x.json")
+    assert Report.read(tmp_path / "alice" / "01_x.json") == report
+
+
+def test_importing_the_guard_brings_nothing_of_the_grader_into_the_kernel():
+    """The kernel imports the guard by its name, so the packages around it import nothing."""
+    from minigrad_course.grading.run.execute import GUARD
+
+    script = (
+        f"import json, sys\n{GUARD}\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('minigrad_course'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [
+        "minigrad_course",
+        "minigrad_course.grading",
+        "minigrad_course.grading.run",
+        "minigrad_course.grading.run.guard",
+    ]

@@ -17,9 +17,9 @@ pytest.importorskip("nbgrader")
 from grading_class import ROOT, solved, write
 
 from minigrad_course.course import assignments
-from minigrad_course.grade import Settings, grade
+from minigrad_course.grading.pipeline import Settings, grade
+from minigrad_course.grading.results import read_rows
 from minigrad_course.notebooks import read as read_nb
-from minigrad_course.results import read_rows
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,8 @@ pytest.importorskip("nbgrader")
 
 from grading_class import LESSON, ROOT, TIMEOUT, append_to, read, solved, write
 
-from minigrad_course.grade import Settings, grade
-from minigrad_course.results import read_rows
+from minigrad_course.grading.pipeline import Settings, grade
+from minigrad_course.grading.results import read_rows
 
 pytestmark = pytest.mark.slow
 PORT = 54329  # names the socket file only: the server listens on no TCP port

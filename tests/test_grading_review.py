@@ -15,7 +15,7 @@ pytest.importorskip("nbgrader")
 
 from grading_class import LESSON, NOTEBOOK, ROOT, TIMEOUT, build_review_class, solved, write
 
-from minigrad_course.grade import Settings, grade
+from minigrad_course.grading.pipeline import Settings, grade
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""Reading submissions and putting their released tests back (minigrad_course/tamper.py)."""
+"""Reading submissions and putting their released tests back (minigrad_course/grading/tamper.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import nbformat
 import pytest
 from grading_class import TOPIC, cell, index, read, solved
 
-from minigrad_course import tamper
-from minigrad_course.tamper import InvalidNotebookError, read_submission, restore_tests
+from minigrad_course.grading import tamper
+from minigrad_course.grading.tamper import InvalidNotebookError, read_submission, restore_tests
 
 FD_TEST = f"{TOPIC}_forward_difference_test"
 CD_TEST = f"{TOPIC}_central_difference_test"

@@ -29,8 +29,8 @@ pytest.importorskip("nbgrader")
 
 from grading_class import FAULTS, NOTEBOOK, ROOT, append_to, read, solved, write
 
-from minigrad_course.grade import Settings, grade
-from minigrad_course.results import read_rows
+from minigrad_course.grading.pipeline import Settings, grade
+from minigrad_course.grading.results import read_rows
 
 pytestmark = pytest.mark.slow
 
@@ -39,10 +39,10 @@ CLI = "import sys; from minigrad_course.cli import main; sys.exit(main())"
 HARMED_RUN = """
 import sys
 from pathlib import Path
-from minigrad_course import grade as grading
-grading.WATCHDOG_MARGIN = 15
-grading.grade(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]),
-              grading.Settings(jobs=2, timeout=5, notebook_timeout=15))
+from minigrad_course.grading import pipeline, workers
+workers.WATCHDOG_MARGIN = 15
+pipeline.grade(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]),
+               pipeline.Settings(jobs=2, timeout=5, notebook_timeout=15))
 """
 
 

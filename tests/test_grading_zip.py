@@ -11,8 +11,8 @@ pytest.importorskip("nbgrader")
 
 from grading_class import LESSON, ROOT, TIMEOUT, read, solved
 
-from minigrad_course.grade import Settings, grade
-from minigrad_course.results import read_rows
+from minigrad_course.grading.pipeline import Settings, grade
+from minigrad_course.grading.results import read_rows
 
 
 @pytest.mark.slow

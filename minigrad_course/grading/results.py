@@ -59,6 +59,11 @@ class NotebookResult:
         return (self.student, self.assignment, self.notebook)
 
 
+def joined(detail: str, more: str) -> str:
+    """A notebook's ``detail`` with ``more`` said after it."""
+    return f"{detail}; {more}" if detail else more
+
+
 def number(value: float | None) -> str:
     """A score as people write it: 7, 7.5; empty for none."""
     return "" if value is None else f"{value:g}"

@@ -46,7 +46,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath, PurePosixPath
 
-from .course import CourseError
+from ..course import CourseError
 from .tamper import MAX_NOTEBOOK_BYTES
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")

@@ -28,8 +28,8 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from ..course import CONFIG_FILE, RELEASE, SOURCE, CourseError
 from .collect import STUDENT_ID
-from .course import RELEASE, SOURCE, CourseError
 from .results import GRADED, MISSING, NotebookResult
 
 
@@ -50,6 +50,20 @@ def database_url(url: str) -> str:
                 )
             return f"postgresql+psycopg://{rest}"
         return f"postgresql://{rest}"
+    return url
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def without_password(url: str) -> str:
+    """The database URL without its password, for printing."""
+    scheme, _, rest = url.partition("://")
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}@{host}"
     return url
 
 
@@ -141,7 +155,7 @@ c.CsvExportPlugin.to = "nbgrader-export.csv"
 def write_review_config(out: Path, course_root: Path, db_url: str, course_id: str) -> Path:
     """``OUT/nbgrader_config.py``, which makes OUT a course folder formgrader can open.  It
     holds the database URL as given, password included."""
-    path = out / "nbgrader_config.py"
+    path = out / CONFIG_FILE
     text = REVIEW_CONFIG.format(
         root=str(out),
         course_id=course_id,

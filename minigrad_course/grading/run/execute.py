@@ -3,7 +3,7 @@
 nbgrader's ``Execute`` preprocessor starts the kernel in the folder of the autograded copy,
 inside the grading workspace, next to the gradebook and the instructor's notebooks; and a
 kernel that dies ends nbgrader's work on the whole submission.  ``GradingExecute`` takes its
-place in ``Autograde.autograde_preprocessors`` (see workspace.py) and changes six things:
+place in ``Autograde.autograde_preprocessors`` (see nbgrader_setup.py) and changes seven things:
 
 1. the kernel starts in a fresh temporary folder holding only the student's notebook, from
    the grading kernelspec, whose launcher sets the resource limits (kernel.py);
@@ -22,9 +22,9 @@ place in ``Autograde.autograde_preprocessors`` (see workspace.py) and changes si
    started, and what was put back is reported; after every test cell its source is taken
    out of the kernel's history (guard.py).
 
-Each run writes a JSON report (timeouts, crash, cells not run, output cut off) that the
-workspace reads.  Outputs alone would not do: student code can print anything, including a
-fake ``CellTimeoutError``.
+Each run writes its report (report.py: timeouts, crash, cells not run, output cut off,
+what the guard put back), which the verdict reads.  Outputs alone would not do: student code
+can print anything, including a fake ``CellTimeoutError``.
 """
 
 from __future__ import annotations
@@ -46,10 +46,14 @@ from nbconvert.preprocessors.execute import NotebookClient
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer, List, Unicode
 
+from ...notebooks import is_test
+from . import guard
 from .kernel import LOG_VARIABLE
-from .notebooks import is_test
+from .report import Crash, PutBack, Report, Stopped
+from .sandbox import sandbox_parent
 
-GUARD = "__import__('minigrad_course.guard').guard"
+# The guard module as the kernel imports it: by its name, wherever it lives in the package.
+GUARD = f"__import__({guard.__name__!r}, fromlist=['install'])"
 NOT_RUN = "CellNotRun"
 KERNEL_DIED = "KernelDied"
 
@@ -85,15 +89,7 @@ class GradingExecute(Execute):
 
     def preprocess(self, nb, resources, km=None):
         ids = resources["nbgrader"]
-        report = {
-            "timeouts": [],
-            "crash": None,
-            "stopped": None,
-            "truncated": [],
-            "starts": 0,
-            "guard": [],
-            "notebook_truncated": None,
-        }
+        report = Report()
         self._cells_started = 0
         parent = sandbox_parent([Path(p) for p in self.keep_away_from])
         sandbox = Path(tempfile.mkdtemp(prefix="minigrad-kernel-", dir=parent))
@@ -106,7 +102,7 @@ class GradingExecute(Execute):
                 shutil.copyfile(submitted, work / name)
             log = sandbox / "kernel.log"
             for attempt in range(1, self.start_attempts + 1):
-                report["starts"] = attempt
+                report.starts = attempt
                 try:
                     return self._run(nb, resources, km, work, log, report)
                 except Exception:
@@ -115,12 +111,12 @@ class GradingExecute(Execute):
                     self.log.warning("the kernel did not start (attempt %d); retrying", attempt)
                     time.sleep(random.uniform(0.2, 1.0))
         finally:
-            if report["crash"] is not None:
-                report["crash"]["log"] = _tail(sandbox / "kernel.log")
+            if report.crash is not None:
+                report.crash.log = _tail(sandbox / "kernel.log")
             shutil.rmtree(sandbox, ignore_errors=True)
             self._write_report(ids, report)
 
-    def _run(self, nb, resources, km, work: Path, log: Path, report: dict):
+    def _run(self, nb, resources, km, work: Path, log: Path, report: Report):
         """nbconvert's ExecutePreprocessor.preprocess, with our start, stop and crash rules."""
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
@@ -138,7 +134,7 @@ class GradingExecute(Execute):
             self.nb.metadata["language_info"] = info["content"]["language_info"]
             guarded = self._in_kernel(f"{GUARD}.install()") is True
             if not guarded:
-                report["guard"].append({"cell": None, "changes": ["the guard could not start"]})
+                report.guard.append(PutBack(None, ["the guard could not start"]))
             for index, cell in enumerate(self.nb.cells):
                 if cell.cell_type != "code" or not cell.source.strip():
                     continue
@@ -156,7 +152,7 @@ class GradingExecute(Execute):
                 if test and guarded:
                     changes = self._in_kernel(f"{GUARD}.check()")
                     if changes:
-                        report["guard"].append({"cell": index, "changes": list(changes)})
+                        report.guard.append(PutBack(index, list(changes)))
                 try:
                     self.execute_cell(cell, index, store_history=True)
                 except DeadKernelError:
@@ -187,12 +183,12 @@ class GradingExecute(Execute):
     def _stop(self, reason: str) -> None:
         if self._stopped is None:
             self._stopped = reason
-            self._report["stopped"] = {"cell": self._current, "reason": reason}
+            self._report.stopped = Stopped(self._current, reason)
 
     def _record_crash(self, cell, index: int) -> None:
         code = _exit_code(self.km)
         reason = describe_exit(code, self.cpu_seconds)
-        self._report["crash"] = {"cell": index, "exit_code": code, "reason": reason}
+        self._report.crash = Crash(index, code, reason)
         cell.outputs.append(_error(KERNEL_DIED, f"the kernel died running this cell: {reason}"))
         self._stop("the kernel died in an earlier cell")
 
@@ -204,7 +200,7 @@ class GradingExecute(Execute):
 
     async def _async_handle_timeout(self, timeout, cell=None):
         reply = await super()._async_handle_timeout(timeout, cell)  # interrupts the kernel
-        self._report["timeouts"].append(self._current)
+        self._report.timeouts.append(self._current)
         if not await self._kernel_answers(self.interrupt_grace):
             await ensure_async(self.km.shutdown_kernel(now=True))
             self._stop("an earlier cell ran past its time limit and did not stop when interrupted")
@@ -234,8 +230,8 @@ class GradingExecute(Execute):
         if self._notebook_bytes > self.max_notebook_output_bytes:
             # Many cells each under their own cap can still add up to a notebook too big
             # to keep: past the notebook's cap every output is cut, with one note.
-            if self._report.get("notebook_truncated") is None:
-                self._report["notebook_truncated"] = cell_index
+            if self._report.notebook_truncated is None:
+                self._report.notebook_truncated = cell_index
                 note = (
                     f"[output cut off: the notebook printed more than "
                     f"{self.max_notebook_output_bytes} bytes]"
@@ -244,18 +240,17 @@ class GradingExecute(Execute):
             return None
         if used <= self.max_output_bytes:
             return super().output(outs, msg, display_id, cell_index)
-        if cell_index not in self._report["truncated"]:
-            self._report["truncated"].append(cell_index)
+        if cell_index not in self._report.truncated:
+            self._report.truncated.append(cell_index)
             note = f"[output cut off: this cell printed more than {self.max_output_bytes} bytes]"
             outs.append(nbformat.v4.new_output("stream", name="stderr", text=note + "\n"))
         return None
 
-    def _write_report(self, ids: dict, report: dict) -> None:
+    def _write_report(self, ids: dict, report: Report) -> None:
         if not self.report_directory:
             return
         path = Path(self.report_directory, ids["student"], ids["assignment"], ids["notebook"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.with_suffix(".json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+        report.write(path.with_suffix(".json"))
 
     execute_cell = run_sync(Execute.async_execute_cell)
 
@@ -285,30 +280,6 @@ def _exit_code(km) -> int | None:
 
 def _error(ename: str, evalue: str):
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])
-
-
-def sandbox_parent(keep_away: list[Path]) -> Path:
-    """Where to make a kernel's sandbox folder: the first usable temporary folder that holds
-    none of ``keep_away`` (the course, OUT, the submissions).
-
-    Student code that walks up from its folder lists every parent; a course checked out in
-    /tmp would be one step from a sandbox made in /tmp.  So when the system temporary
-    folder holds one of them, the sandbox goes elsewhere.
-    """
-    keep_away = [p.resolve() for p in keep_away]
-    candidates = [Path(tempfile.gettempdir()), Path("/var/tmp"), Path("/dev/shm")]
-    candidates.append(Path.home() / ".cache" / "minigrad-kernels")
-    for candidate in candidates:
-        try:
-            candidate.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            continue
-        folder = candidate.resolve()
-        if not os.access(folder, os.W_OK | os.X_OK):
-            continue
-        if not any(p.is_relative_to(folder) or folder.is_relative_to(p) for p in keep_away):
-            return folder
-    return Path(tempfile.gettempdir())
 
 
 def _tail(path: Path, lines: int = 5) -> str:

@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import resource
-import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,11 +63,12 @@ class Limits:
     """What one submission's kernel may use.
 
     ``processes`` counts on top of the processes the grading user already runs, because the
-    operating system's limit is per user, not per kernel.
+    operating system's limit is per user, not per kernel.  ``cpu_seconds`` None (the command
+    line's default) is as long as the whole notebook may run; the grader sets it so.
     """
 
     memory: int = 2 * GIB
-    cpu_seconds: int = 600
+    cpu_seconds: int | None = 600
     processes: int = 64
     file_size: int = GIB
 
@@ -123,30 +123,6 @@ def user_tasks() -> int:
         if int(fields.get("Uid", "-1").split()[0]) == uid:
             count += int(fields.get("Threads", "1"))
     return count
-
-
-def stop_processes_in(folder: Path) -> list[int]:
-    """Kill every process of this user whose working folder is in ``folder``; their ids.
-
-    This is how the grader finds the kernels of a worker it lost: a kernel runs in its
-    sandbox, inside the worker's temporary folder, and outlives a worker that was killed
-    (ipykernel notices a dead parent only a second later) or stopped (it never notices).
-    Processes the kernel started stay in its folder too, unless they moved away.  Without
-    /proc (not Linux), nothing is found.
-    """
-    folder = folder.resolve()
-    killed = []
-    for entry in os.scandir("/proc") if os.path.isdir("/proc") else []:
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cwd = Path(os.readlink(os.path.join(entry.path, "cwd")))
-            if cwd.is_relative_to(folder):
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed.append(int(entry.name))
-        except OSError:
-            continue  # gone, or not ours
-    return killed
 
 
 def apply_limits(limits: Limits) -> None:
