@@ -108,6 +108,13 @@ def _add_grade_command(commands) -> None:
     grade_cmd.add_argument(
         "--processes", type=int, default=64, help="processes a kernel may start (64)"
     )
+    grade_cmd.add_argument(
+        "--sandbox",
+        choices=("auto", "bwrap", "none"),
+        default="auto",
+        help="each kernel in a bubblewrap sandbox: bwrap (required), none, or auto (the "
+        "default: bwrap where it works, else the limits alone, said once)",
+    )
 
 
 def _size(text: str) -> int:
@@ -136,6 +143,7 @@ def _grade(root: Path, args: argparse.Namespace) -> int:
         db=args.db,
         assignments=tuple(args.assignment),
         limits=Limits(memory=args.memory, cpu_seconds=args.cpu_time, processes=args.processes),
+        sandbox=args.sandbox,
     )
     try:
         grade(root, args.submissions, args.out, settings)

@@ -56,10 +56,12 @@ def set_up_run(
     timeout: int | None,
     notebook_timeout: int | None,
     limits: Limits,
+    sandbox: list[str] | None = None,
 ) -> Options:
     """How every submission of this run is run: the course's cell timeout unless ``timeout``
     is given, five times that a notebook unless ``notebook_timeout`` is, and as many CPU
-    seconds as a notebook may run unless ``limits`` says.  The grading kernelspec is written
+    seconds as a notebook may run unless ``limits`` says; in the bubblewrap sandbox of
+    ``sandbox`` (run/bubblewrap.py) unless it is None.  The grading kernelspec is written
     under ``scratch``, and this process made ready to run nbgrader."""
     timeout = timeout or cell_timeout(config)
     notebook_timeout = notebook_timeout or 5 * timeout
@@ -72,8 +74,9 @@ def set_up_run(
         limits,
         scratch / "jupyter",
         keep_away,
+        sandbox,
     )
-    write_kernelspec(options.jupyter_dir, options.limits)
+    write_kernelspec(options.jupyter_dir, options.limits, options.sandbox)
     put_scripts_on_path()  # nbgrader runs `alembic` by name when it creates a gradebook
     quiet_nbgrader()
     return options
@@ -97,6 +100,7 @@ class Options:
     limits: Limits
     jupyter_dir: Path  # holds the grading kernelspec (run/kernel.py)
     keep_away: tuple[Path, ...] = ()  # folders kernels' sandboxes must not be made near
+    sandbox: list[str] | None = None  # bwrap and its options; None: no bubblewrap sandbox
 
 
 def quiet_nbgrader() -> None:
@@ -162,6 +166,7 @@ def grading_config(base: Config, root: Path, db_url: str, options: Options) -> C
     config.GradingExecute.report_directory = str(root / "reports")
     config.GradingExecute.submitted_directory = str(root / "submitted")
     config.GradingExecute.keep_away_from = [str(p) for p in options.keep_away]
+    config.GradingExecute.sandboxed = options.sandbox is not None
     config.GenerateFeedback.exporter_class = feedback.FeedbackExporter
     return config
 

@@ -39,6 +39,7 @@ from .nbgrader_setup import build_template, course_config, set_up_run
 from .out import check_out_folder, move_into_out
 from .progress import Progress
 from .results import NotebookResult, write_grades, write_tests
+from .run import bubblewrap
 from .run.kernel import Limits
 from .scratch import scratch_folders
 from .signals import Interrupted, Signals
@@ -56,6 +57,7 @@ class Settings:
     db: str | None = None  # SQLAlchemy URL; None: SQLite in OUT
     assignments: tuple[str, ...] = ()  # () : every assignment found in the submissions
     limits: Limits = field(default_factory=Limits)  # CPU seconds None: the notebook timeout
+    sandbox: str = "auto"  # bwrap, none, or auto: bwrap where it works (run/bubblewrap.py)
 
 
 def grade(
@@ -84,6 +86,12 @@ def _grade(
     if settings.jobs < 1:
         raise CourseError(f"--jobs must be at least 1, not {settings.jobs}")
     check_out_folder(root, submissions, out)  # before anything is written: OUT is emptied
+    try:
+        sandbox, sandbox_note = bubblewrap.choose(settings.sandbox)
+    except (ValueError, RuntimeError) as error:
+        raise CourseError(str(error)) from None
+    if sandbox_note:
+        print(f"warning: {sandbox_note}", file=stream)
     base = course_config(root)
     released = {a: tuple(p.stem for p in notebooks(root, RELEASE, a)) for a in assignments(root)}
     course = {a: names for a, names in released.items() if names}
@@ -108,7 +116,13 @@ def _grade(
     with scratch_folders(out, keep_away, stream) as (scratch, kernels):
         # 2. nbgrader, set up once (while the first workers start), and 3. the workers.
         options = set_up_run(
-            base, scratch, keep_away, settings.timeout, settings.notebook_timeout, settings.limits
+            base,
+            scratch,
+            keep_away,
+            settings.timeout,
+            settings.notebook_timeout,
+            settings.limits,
+            sandbox,
         )
         print(
             f"setting up nbgrader for {', '.join(work.assignments)} "
@@ -148,6 +162,7 @@ def _grade(
             write_review_config(out, root, db_url, course_id)
             write_grades(out / "grades.csv", results)
             write_tests(out / "tests.csv", results)
+            write_run_notes(out, [sandbox_note] if sandbox_note else [])
     files = {
         "grades": str(out / "grades.csv"),
         "tests": str(out / "tests.csv"),
@@ -155,5 +170,22 @@ def _grade(
         "gradebook": without_password(db_url) if settings.db else str(out / "gradebook.db"),
         "review": f"{out / 'autograded'} (formgrader: run jupyter lab in {out})",
     }
+    if sandbox_note:
+        files["notes"] = str(out / RUN_NOTES)
     progress.summary(results, files)
+    if sandbox_note:
+        print(f"warning: {sandbox_note}", file=stream)
     return results
+
+
+RUN_NOTES = "run-notes.txt"
+
+
+def write_run_notes(out: Path, notes: list[str]) -> None:
+    """What the instructor must know about how the last run graded (today: that it went
+    without the sandbox), in ``OUT/run-notes.txt``; no file when there is nothing to say."""
+    path = out / RUN_NOTES
+    if notes:
+        path.write_text("".join(f"{note}\n" for note in notes), encoding="utf-8")
+    else:
+        path.unlink(missing_ok=True)

@@ -44,7 +44,7 @@ from nbclient.exceptions import DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbconvert.preprocessors.execute import NotebookClient
 from nbgrader.preprocessors import Execute
-from traitlets import Float, Integer, List, Unicode
+from traitlets import Bool, Float, Integer, List, Unicode
 
 from ...notebooks import is_test
 from . import guard
@@ -80,6 +80,9 @@ class GradingExecute(Execute):
     keep_away_from = List(
         Unicode(), help="folders (course, OUT, submissions) the sandbox must not be made near"
     ).tag(config=True)
+    sandboxed = Bool(
+        False, help="the kernelspec starts kernels in bubblewrap: talk to them over Unix sockets"
+    ).tag(config=True)
 
     # Our own bookkeeping decides what a stuck kernel means; nbgrader's default would raise.
     raise_on_iopub_timeout = False
@@ -93,6 +96,7 @@ class GradingExecute(Execute):
         self._cells_started = 0
         parent = sandbox_parent([Path(p) for p in self.keep_away_from])
         sandbox = Path(tempfile.mkdtemp(prefix="minigrad-kernel-", dir=parent))
+        self._kernel_folder = sandbox
         try:
             work = sandbox / "work"
             work.mkdir()
@@ -115,6 +119,18 @@ class GradingExecute(Execute):
                 report.crash.log = _tail(sandbox / "kernel.log")
             shutil.rmtree(sandbox, ignore_errors=True)
             self._write_report(ids, report)
+
+    def create_kernel_manager(self):
+        """nbclient's kernel manager; for a kernel in a bubblewrap sandbox, one that talks to
+        it over Unix sockets in the kernel's folder (``transport = "ipc"``), since the
+        sandbox's network namespace has no port of this one.  The connection file goes there
+        too: the launcher makes that folder the one the kernel may write."""
+        km = super().create_kernel_manager()
+        if self.sandboxed:
+            km.transport = "ipc"
+            km.ip = str(self._kernel_folder / "zmq")
+            km.connection_file = str(self._kernel_folder / "connection.json")
+        return km
 
     def _run(self, nb, resources, km, work: Path, log: Path, report: Report):
         """nbconvert's ExecutePreprocessor.preprocess, with our start, stop and crash rules."""

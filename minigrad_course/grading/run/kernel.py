@@ -81,21 +81,28 @@ class Limits:
         ]
 
 
-def write_kernelspec(jupyter_dir: Path, limits: Limits) -> str:
+def write_kernelspec(jupyter_dir: Path, limits: Limits, sandbox: list[str] | None = None) -> str:
     """Write the grading kernelspec under ``jupyter_dir/kernels``; its name.
 
     Put ``jupyter_dir`` on ``JUPYTER_PATH`` for jupyter_client to find it.  The spec runs this
     file by its path (``python -I file``), so starting a kernel imports nothing of minigrad
-    and reads no ``PYTHON*`` variable before the limits are in place.
+    and reads no ``PYTHON*`` variable before the limits are in place.  ``sandbox``, bwrap and
+    its options (bubblewrap.py), puts every kernel in a bubblewrap sandbox; the options go in
+    a file beside the spec.
     """
     folder = jupyter_dir / "kernels" / KERNEL_NAME
     folder.mkdir(parents=True, exist_ok=True)
+    sandboxing = []
+    if sandbox is not None:
+        (folder / "sandbox.json").write_text(json.dumps(sandbox, indent=1) + "\n", encoding="utf-8")
+        sandboxing = [f"--sandbox={folder / 'sandbox.json'}"]
     spec = {
         "argv": [
             sys.executable,
             "-I",
             str(Path(__file__).resolve()),
             *limits.arguments(),
+            *sandboxing,
             "--",
             "-f",
             "{connection_file}",
@@ -169,6 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cpu-seconds", type=int, required=True)
     parser.add_argument("--processes", type=int, required=True)
     parser.add_argument("--file-size", type=int, required=True, help="bytes")
+    parser.add_argument("--sandbox", help="a JSON file of bwrap and its options (bubblewrap.py)")
     parser.add_argument("kernel_arguments", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     kernel_arguments = [a for a in args.kernel_arguments if a != "--"]
@@ -185,7 +193,30 @@ def main(argv: list[str] | None = None) -> None:
         *kernel_arguments,
         "--HistoryManager.hist_file=:memory:",
     ]
-    os.execve(sys.executable, command, environment)
+    if args.sandbox:
+        command = sandboxed(args.sandbox, command, kernel_arguments)
+    os.execve(command[0], command, environment)
+
+
+def sandboxed(options_file: str, command: list[str], kernel_arguments: list[str]) -> list[str]:
+    """``command`` in the bubblewrap sandbox whose options ``options_file`` holds, with the
+    kernel's own folder writable: the folder of its connection file, which the executor made
+    for this kernel (its notebook's copy, the connection file, the sockets).  The working
+    folder inside it, where the executor started this process, is the kernel's home."""
+    with open(options_file, encoding="utf-8") as file:
+        options = json.load(file)
+    connection_file = kernel_arguments[kernel_arguments.index("-f") + 1]
+    folder = os.path.dirname(os.path.abspath(connection_file))
+    here = os.getcwd()
+    return [
+        *options,
+        "--bind", folder, folder,
+        "--chdir", here,
+        "--setenv", "HOME", here,
+        "--setenv", "MPLCONFIGDIR", os.path.join(here, ".matplotlib"),
+        "--",
+        *command,
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":
