@@ -256,27 +256,26 @@ class Value:
 
         A depth-first search that keeps its own stack instead of recursing, so a graph a
         million nodes deep needs no more than Python's default recursion limit.  A node is
-        looked at twice: when first reached, its operands go on the stack above it; when it
-        is on top again, they are all in the order, so it goes in too.
+        met twice: when first reached, it goes back on the stack under a marker (None), with
+        its operands above; when the marker comes off again, the operands are all in the
+        order, so the node goes in too.
         """
         order: list[Value] = []
-        expanded: set[Value] = set()  # nodes whose operands have been put on the stack
-        placed: set[Value] = set()  # nodes already in `order`
-        stack = [self]
+        visited: set[Value] = set()
+        stack: list[Value | None] = [self]
         while stack:
-            node = stack[-1]
-            if node not in expanded:
-                expanded.add(node)
+            node = stack.pop()
+            if node is None:  # the marker under a node's operands: they are all placed now
+                order.append(stack.pop())
+            elif node not in visited:  # (a node reached by two paths is on the stack twice)
+                visited.add(node)
+                stack.append(node)  # back on the stack, under its operands
+                stack.append(None)
                 a, b = node._a, node._b
-                if b is not None and b not in expanded:
+                if b is not None and b not in visited:
                     stack.append(b)
-                if a is not None and a not in expanded:
+                if a is not None and a not in visited:
                     stack.append(a)
-            else:
-                stack.pop()
-                if node not in placed:  # a node reached by two paths is on the stack twice
-                    placed.add(node)
-                    order.append(node)
         return order
 
 

@@ -307,21 +307,19 @@ class Tensor:
         not require grad are left out, since nothing flows into them.
         """
         order: list[Tensor] = []
-        expanded: set[Tensor] = set()
-        placed: set[Tensor] = set()
-        stack = [self]
+        visited: set[Tensor] = set()
+        stack: list[Tensor | None] = [self]
         while stack:
-            node = stack[-1]
-            if node not in expanded:
-                expanded.add(node)
+            node = stack.pop()
+            if node is None:  # the marker under a node's inputs: they are all placed now
+                order.append(stack.pop())
+            elif node not in visited:
+                visited.add(node)
+                stack.append(node)  # back on the stack, under its inputs
+                stack.append(None)
                 for parent in reversed(node._parents):
-                    if parent.requires_grad and parent not in expanded:
+                    if parent.requires_grad and parent not in visited:
                         stack.append(parent)
-            else:
-                stack.pop()
-                if node not in placed:
-                    placed.add(node)
-                    order.append(node)
         return order
 
     def backward(self, grad: Any = None) -> None:
