@@ -24,18 +24,15 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from .modes import enable_grad, forward_mode, is_grad_enabled, no_grad, tangent_of
 from .tensor import (
     INPUTS,
     Tensor,
     _check_saved_values,
-    _ForwardMode,
     _initial_gradient,
     _record,
     _Version,
     _wrong_shape,
-    enable_grad,
-    is_grad_enabled,
-    no_grad,
 )
 
 __all__ = ["grad", "hvp", "hessian", "jvp", "checkpoint", "graph_memory"]
@@ -210,38 +207,32 @@ def jvp(fn: Callable[..., Any], primals: Any, tangents: Any) -> tuple[Any, Any]:
     ``fn`` times the tangents, computed alongside the values by each op's tangent rule.
     Tensors that ``fn`` uses without receiving them (weights, say) are constants.
     """
-    if _ForwardMode.token is not None:
-        raise NotImplementedError("jvp: a jvp inside another jvp is not supported")
     single = not isinstance(primals, list | tuple)
     primals = [primals] if single else list(primals)
     tangents = [tangents] if single else list(tangents)
-    if len(tangents) != len(primals):
-        raise ValueError(f"jvp: {len(primals)} primal(s) but {len(tangents)} tangent(s)")
-    token = object()
-    inputs = []
-    for i, (p, t) in enumerate(zip(primals, tangents)):
-        x = Tensor._constant(p.data) if isinstance(p, Tensor) else Tensor(p)
-        dot = np.array(t.data if isinstance(t, Tensor) else t, dtype=x.dtype)
-        if dot.shape != x.shape:
-            raise ValueError(
-                f"jvp: tangent {i} has shape {dot.shape} but its primal has shape {x.shape}"
-            )
-        x._tangent = (token, dot)
-        inputs.append(x)
-    _ForwardMode.token = token
-    try:
+    with forward_mode() as pushed:
+        if len(tangents) != len(primals):
+            raise ValueError(f"jvp: {len(primals)} primal(s) but {len(tangents)} tangent(s)")
+        inputs = []
+        for i, (p, t) in enumerate(zip(primals, tangents)):
+            x = Tensor._constant(p.data) if isinstance(p, Tensor) else Tensor(p)
+            dot = np.array(t.data if isinstance(t, Tensor) else t, dtype=x.dtype)
+            if dot.shape != x.shape:
+                raise ValueError(
+                    f"jvp: tangent {i} has shape {dot.shape} but its primal has shape {x.shape}"
+                )
+            pushed[x] = dot
+            inputs.append(x)
         outputs = fn(*inputs)
-    finally:
-        _ForwardMode.token = None
-    many = isinstance(outputs, list | tuple)
-    results = list(outputs) if many else [outputs]
-    out_tangents = []
-    for y in results:
-        if not isinstance(y, Tensor):
-            raise TypeError(f"jvp: fn must return Tensors, not {type(y).__name__}")
-        stored = getattr(y, "_tangent", None)
-        dot = stored[1] if stored is not None and stored[0] is token else np.zeros_like(y.data)
-        out_tangents.append(Tensor._constant(np.array(dot, dtype=y.dtype)))
+        many = isinstance(outputs, list | tuple)
+        results = list(outputs) if many else [outputs]
+        out_tangents = []
+        for y in results:
+            if not isinstance(y, Tensor):
+                raise TypeError(f"jvp: fn must return Tensors, not {type(y).__name__}")
+            dot = pushed.get(y)
+            dot = np.zeros_like(y.data) if dot is None else dot
+            out_tangents.append(Tensor._constant(np.array(dot, dtype=y.dtype)))
     if many:
         return tuple(results), tuple(out_tangents)
     return outputs, out_tangents[0]
@@ -291,10 +282,10 @@ def checkpoint(fn: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
         return tuple(_raw(each, recording) for each in grads)
 
     # Under jvp, fn's own ops have computed the output's tangent already.
-    inner = getattr(out, "_tangent", None)
+    inner = tangent_of(out)
 
     def tangent(dots, result, *values):
-        return np.zeros_like(result) if inner is None else inner[1]
+        return np.zeros_like(result) if inner is None else inner
 
     return _record("checkpoint", out.data, parents, backward, tangent, saves=INPUTS)
 

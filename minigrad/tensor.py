@@ -9,7 +9,8 @@ scalar engine multiplied by a local derivative, a tensor rule applies the transp
 op's Jacobian to ``g``, without ever building the Jacobian.
 
 The rules themselves live beside their forward computations in ``ops.py``; this module holds
-the Tensor class, the switch that turns recording off (``no_grad``), and the backward pass.
+the Tensor class and the backward pass.  The switches that decide what an op records
+(``no_grad``, and forward mode for ``jvp``) are in ``modes.py``.
 
 Design notes, for the curious:
 
@@ -34,13 +35,14 @@ Design notes, for the curious:
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Tensor", "no_grad", "enable_grad", "is_grad_enabled"]
+from .modes import ForwardMode, GradMode
+
+__all__ = ["Tensor"]
 
 # What a backward rule reads besides the incoming gradient, declared by each op: the values
 # of its inputs, of its output, of both, or of neither (``a + b`` needs only shapes).  The
@@ -56,84 +58,6 @@ INPUTS_AND_OUTPUT = ("inputs", "output")
 SAME_AS_BACKWARD = "same as backward"
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-# ------------------------------------------------------------------ recording on and off
-
-
-class _GradMode:
-    """Whether new results record the graph (one flag for the whole program)."""
-
-    enabled = True
-
-
-class _SetGradMode(contextlib.ContextDecorator):
-    """Set grad mode on entry and restore the earlier mode on exit.
-
-    The earlier modes go on a stack, not in one attribute: as a decorator, one instance
-    serves every call, and a decorated function may call itself.
-    """
-
-    mode = True
-
-    def __new__(cls, func: Callable | None = None) -> Any:
-        # `@no_grad` without parentheses, as PyTorch allows: Python hands over the function.
-        self = super().__new__(cls)
-        if func is None:
-            return self
-        if not callable(func):
-            raise TypeError(
-                f"{cls.__name__}() takes no arguments (used as @{cls.__name__} it decorates a "
-                f"function), not {func!r}"
-            )
-        self.__init__()
-        return self(func)
-
-    def __init__(self, func: Callable | None = None) -> None:
-        self._earlier: list[bool] = []
-
-    def __enter__(self) -> _SetGradMode:
-        self._earlier.append(_GradMode.enabled)
-        _GradMode.enabled = self.mode
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._earlier.pop()
-
-
-class no_grad(_SetGradMode):  # noqa: N801 (PyTorch's name)
-    """Compute without recording a graph: results never require grad.
-
-    Use it for evaluation and for optimizer updates.  No graph means no memory held for a
-    backward pass that will never come.  Works as ``with no_grad():`` and as ``@no_grad()``
-    (or ``@no_grad``).
-    The mode is one switch for the whole program (not one per thread, as in PyTorch).
-    """
-
-    mode = False
-
-
-class enable_grad(_SetGradMode):  # noqa: N801 (PyTorch's name)
-    """Record the graph again inside a ``no_grad`` block."""
-
-    mode = True
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside ``no_grad()``."""
-    return _GradMode.enabled
-
-
-class _ForwardMode:
-    """The forward-mode pass under way, if any (see ``minigrad.jvp``).
-
-    While ``token`` is set, every op also computes the tangent of its result from the
-    tangents of its inputs.  A tensor's tangent is stored with the token of the pass that
-    computed it, so a tangent left over from an earlier pass is never mistaken for one of
-    this pass.
-    """
-
-    token: object | None = None
 
 
 class _Version:
@@ -196,7 +120,6 @@ class Tensor:
         "_saved_at",
         "_counter",
         "_rebased_at",
-        "_tangent",
         "__weakref__",
     )
     # numpy must not treat a Tensor as an array of objects: ``array * tensor`` then calls
@@ -495,13 +418,13 @@ class Tensor:
         Ops recorded earlier with self as an input can then no longer use it: their backward
         raises instead of sending gradients down the wrong edge.
         """
-        if _ForwardMode.token is not None:
+        if ForwardMode.tangents is not None:
             raise NotImplementedError(
                 f"{symbol}: forward mode (jvp) does not follow in-place operators; "
                 f"write y = y + 1 rather than y += 1 inside the function"
             )
         other_requires_grad = isinstance(other, Tensor) and other.requires_grad
-        if not (_GradMode.enabled and (self.requires_grad or other_requires_grad)):
+        if not (GradMode.enabled and (self.requires_grad or other_requires_grad)):
             self._overwrite(op(self, other).data, symbol)
             return self
         if self.requires_grad and self.is_leaf:
@@ -654,9 +577,9 @@ def _record(
     out.label = ""
     out._op = op
     out._counter = None
-    if _ForwardMode.token is not None:
+    if ForwardMode.tangents is not None:
         _push_tangent(out, parents, rule, tangent)
-    if _GradMode.enabled:
+    if GradMode.enabled:
         for parent in parents:
             if parent.requires_grad:
                 out.requires_grad = True
@@ -736,11 +659,8 @@ def _push_tangent(
     out: Tensor, parents: tuple[Tensor, ...], rule: Callable, tangent: Callable | str | None
 ) -> None:
     """Forward mode: the tangent of ``out`` from its parents' tangents, by the op's rule."""
-    token = _ForwardMode.token
-    dots = []
-    for parent in parents:
-        stored = getattr(parent, "_tangent", None)
-        dots.append(stored[1] if stored is not None and stored[0] is token else None)
+    tangents = ForwardMode.tangents
+    dots = [tangents.get(parent) for parent in parents]
     if all(dot is None for dot in dots):
         return  # nothing here depends on the inputs being differentiated
     if tangent is None:
@@ -753,7 +673,7 @@ def _push_tangent(
         np.zeros(parent.shape, parent.dtype) if dot is None else dot
         for parent, dot in zip(parents, dots)
     ]
-    out._tangent = (token, np.asarray(tangent(dots, out.data, *[p.data for p in parents])))
+    tangents[out] = np.asarray(tangent(dots, out.data, *[p.data for p in parents]))
 
 
 def _data(x: Any) -> Any:
