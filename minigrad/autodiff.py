@@ -24,16 +24,9 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from .inplace import INPUTS, Version, check_saved_values
 from .modes import enable_grad, forward_mode, is_grad_enabled, no_grad, tangent_of
-from .tensor import (
-    INPUTS,
-    Tensor,
-    _check_saved_values,
-    _initial_gradient,
-    _record,
-    _Version,
-    _wrong_shape,
-)
+from .tensor import Tensor, _initial_gradient, _record, _wrong_shape
 
 __all__ = ["grad", "hvp", "hessian", "jvp", "checkpoint", "graph_memory"]
 
@@ -124,8 +117,8 @@ def _backpropagate(output: Tensor, seed: Any, inputs: list[Tensor], create_graph
                 found[node] = g  # and go on: another input may lie below this one
             if node._backward is None:
                 continue
-            if node._saved_at != _Version.clock:  # changed in place since the op ran?
-                _check_saved_values(node)
+            if node._saved_at != Version.clock:  # changed in place since the op ran?
+                check_saved_values(node)
             parents = node._parents
             if create_graph:
                 grads = node._backward(g, node, *parents)

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from .inplace import INPUTS, OUTPUT
 from .ops import _exp_of, _sigmoid_of, _stable_sigmoid, _tensor
-from .tensor import INPUTS, OUTPUT, SAME_AS_BACKWARD, Tensor, _record
+from .tensor import SAME_AS_BACKWARD, Tensor, _record
 
 __all__ = [
     "linear",

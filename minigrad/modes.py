@@ -7,7 +7,8 @@
   result from the tangents of its inputs.  Off unless a ``jvp`` pass is under way.
 
 Every op reads both as it records its result (``tensor.py``).  They live in a module of their
-own, below the Tensor, so that whatever else needs them need not reach into the Tensor's.
+own, below the Tensor, because the in-place machinery (``inplace.py``), which the Tensor
+itself uses, reads them too.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ Every op computes its result with numpy and records two rules:
 
 ``out`` and ``inputs`` are the values of the result and of the inputs, in the order of the
 op's parents.  Each op also declares which of those values its backward rule reads
-(``saves=``), so that the backward pass can refuse values changed in place since.
+(``saves=``), so that the backward pass can refuse values changed in place since (see
+``inplace.py``).
 
 A backward rule usually runs on numpy arrays.  When the backward pass is itself recorded
 (``minigrad.grad(..., create_graph=True)``), the same rule runs on Tensors, and its result
@@ -43,15 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import (
-    INPUTS,
-    INPUTS_AND_OUTPUT,
-    OUTPUT,
-    SAME_AS_BACKWARD,
-    Tensor,
-    _record,
-    _share_buffer,
-)
+from .inplace import INPUTS, INPUTS_AND_OUTPUT, OUTPUT, share_buffer
+from .tensor import SAME_AS_BACKWARD, Tensor, _record
 
 __all__ = [
     "add",
@@ -645,7 +639,7 @@ def reshape(a: Tensor, shape: Sequence[int]) -> Tensor:
         lambda g, out, a: (g.reshape(a.shape),),
         lambda dots, out, a: dots[0].reshape(out.shape),
     )
-    return _share_buffer(out, a)
+    return share_buffer(out, a)
 
 
 def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
@@ -668,7 +662,7 @@ def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
         lambda g, out, a: (g.transpose(inverse),),
         lambda dots, out, a: dots[0].transpose(axes),
     )
-    return _share_buffer(out, a)
+    return share_buffer(out, a)
 
 
 def broadcast_to(a: Any, shape: Sequence[int]) -> Tensor:
@@ -690,7 +684,7 @@ def broadcast_to(a: Any, shape: Sequence[int]) -> Tensor:
         lambda g, out, a: (_unbroadcast(g, a.shape),),
         lambda dots, out, a: np.broadcast_to(dots[0], shape),
     )
-    return _share_buffer(out, a)
+    return share_buffer(out, a)
 
 
 def getitem(a: Tensor, index: Any) -> Tensor:
@@ -713,7 +707,7 @@ def getitem(a: Tensor, index: Any) -> Tensor:
         return (_scatter_array(g, index, a.shape),)
 
     out = _record("index", np.asarray(data), (a,), backward, lambda dots, out, a: dots[0][index])
-    return _share_buffer(out, a)
+    return share_buffer(out, a)
 
 
 def scatter(g: Any, index: Any, shape: Sequence[int]) -> Tensor:

@@ -25,9 +25,8 @@ Design notes, for the curious:
   nodes: no gradient is computed for something that cannot have one.
 * Rules read the values of inputs and outputs when backward runs, not copies taken when the
   op ran.  So a value changed in place in between (``y += 1``) would silently give wrong
-  gradients.  Each op declares what its rule reads (``saves=``), every buffer counts its
-  changes in place (its version, shared by the views of it), and backward refuses a rule
-  whose values have changed, as PyTorch does.
+  gradients; backward refuses instead, as PyTorch does.  How it knows, and what ``x += y``
+  records, is in ``inplace.py``.
 * ``backward()`` runs the rules on arrays.  ``minigrad.grad(..., create_graph=True)`` runs
   the very same rules on Tensors, which records the backward pass as a graph of its own:
   that is all higher-order gradients take.
@@ -40,17 +39,10 @@ from typing import Any
 
 import numpy as np
 
+from .inplace import NOTHING, Version, change_in_place, check_saved_values, share_buffer
 from .modes import ForwardMode, GradMode
 
 __all__ = ["Tensor"]
-
-# What a backward rule reads besides the incoming gradient, declared by each op: the values
-# of its inputs, of its output, of both, or of neither (``a + b`` needs only shapes).  The
-# backward pass checks exactly these for changes made in place after the op ran.
-NOTHING: tuple[str, ...] = ()
-INPUTS = ("inputs",)
-OUTPUT = ("output",)
-INPUTS_AND_OUTPUT = ("inputs", "output")
 
 # The tangent rule of an op of one input with a diagonal Jacobian (the elementwise ops):
 # pushing a tangent forward multiplies it by the same local derivative that pulling a
@@ -58,39 +50,6 @@ INPUTS_AND_OUTPUT = ("inputs", "output")
 SAME_AS_BACKWARD = "same as backward"
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-class _Version:
-    """How many times a data buffer was changed in place, and when it last was.
-
-    Shared by every tensor that looks at the same buffer (a tensor, its reshapes, slices,
-    transposes and detached copies), so that a change through any of them is seen by all.
-
-    "When" is read on a clock that every change in place, anywhere, moves on by one.  An op
-    notes the clock's time as it records itself; at backward, a value it saved is unchanged
-    if its buffer's last change came before that time.  And if the clock has not moved at
-    all since (the usual case: a training step changes its weights only after backward),
-    nothing can have changed, which takes one comparison to see.
-    """
-
-    __slots__ = ("count", "shared", "changed_at")
-
-    clock = 0  # changes in place so far, in the whole program
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.shared = False  # True once a second tensor looks at the buffer
-        self.changed_at = 0  # the clock's time at the last change
-
-
-def _bump_version(tensor: Tensor) -> int:
-    """Count a change in place of ``tensor``'s data (and so of every view of it)."""
-    if tensor._counter is None:
-        tensor._counter = _Version()
-    _Version.clock += 1
-    tensor._counter.count += 1
-    tensor._counter.changed_at = _Version.clock
-    return tensor._counter.count
 
 
 # ------------------------------------------------------------------ the Tensor
@@ -119,7 +78,6 @@ class Tensor:
         "_saves",
         "_saved_at",
         "_counter",
-        "_rebased_at",
         "__weakref__",
     )
     # numpy must not treat a Tensor as an array of objects: ``array * tensor`` then calls
@@ -137,8 +95,8 @@ class Tensor:
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Callable[..., tuple] | None = None
         self._saves = NOTHING
-        self._saved_at: int | None = None  # the _Version.clock when the op ran
-        self._counter: _Version | None = None
+        self._saved_at: int | None = None  # the Version.clock when the op was recorded
+        self._counter: Version | None = None
 
     # ---------------------------------------------------------------- what it is
 
@@ -221,7 +179,7 @@ class Tensor:
         The data is shared, not copied (as in PyTorch): changing the detached tensor in
         place changes this one too, and counts as a change of this one's version.
         """
-        return _share_buffer(Tensor._constant(self.data), self)
+        return share_buffer(Tensor._constant(self.data), self)
 
     def topological_order(self) -> list[Tensor]:
         """Every node that requires grad, each after all of its inputs, ending with self.
@@ -264,7 +222,7 @@ class Tensor:
             )
         seed = _initial_gradient(self, grad)
         pending: dict[Tensor, np.ndarray] = {self: seed}
-        now = _Version.clock
+        now = Version.clock
         for node in reversed(self.topological_order()):
             g = pending.pop(node, None)
             if g is None:  # no gradient reached it (requires_grad was set after the op)
@@ -277,7 +235,7 @@ class Tensor:
             if rule is None:  # a leaf
                 continue
             if node._saved_at != now:  # something was changed in place since the op ran
-                _check_saved_values(node)
+                check_saved_values(node)
             parents = node._parents
             if len(parents) == 1:  # the common cases, without building a list
                 grads = rule(g, node.data, parents[0].data)
@@ -392,94 +350,22 @@ class Tensor:
     # the change in x's version.  Optimizers do this to parameters under no_grad().
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._change_in_place(ops.add, other, "+=")
+        return change_in_place(self, ops.add, other, "+=")
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._change_in_place(ops.sub, other, "-=")
+        return change_in_place(self, ops.sub, other, "-=")
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._change_in_place(ops.mul, other, "*=")
+        return change_in_place(self, ops.mul, other, "*=")
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._change_in_place(ops.div, other, "/=")
+        return change_in_place(self, ops.div, other, "/=")
 
     def __ipow__(self, other: Any) -> Tensor:
-        return self._change_in_place(ops.pow, other, "**=")
+        return change_in_place(self, ops.pow, other, "**=")
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._change_in_place(lambda t, v: ops.put(t, index, v), value, "[...] =")
-
-    def _change_in_place(self, op: Callable[..., Tensor], other: Any, symbol: str) -> Tensor:
-        """Compute ``op(self, other)`` and write the result into self's own data.
-
-        Outside a recorded graph that is all.  Inside one, self also becomes a new graph
-        node, ``op`` applied to its old value, as in PyTorch; its old role in the graph
-        moves to a new tensor object, which keeps the old values when ``op`` needs them.
-        Ops recorded earlier with self as an input can then no longer use it: their backward
-        raises instead of sending gradients down the wrong edge.
-        """
-        if ForwardMode.tangents is not None:
-            raise NotImplementedError(
-                f"{symbol}: forward mode (jvp) does not follow in-place operators; "
-                f"write y = y + 1 rather than y += 1 inside the function"
-            )
-        other_requires_grad = isinstance(other, Tensor) and other.requires_grad
-        if not (GradMode.enabled and (self.requires_grad or other_requires_grad)):
-            self._overwrite(op(self, other).data, symbol)
-            return self
-        if self.requires_grad and self.is_leaf:
-            raise RuntimeError(
-                f"{symbol}: a leaf tensor that requires grad cannot be changed in place while "
-                f"the graph is being recorded (its gradient would describe a value it no "
-                f"longer has); change it under no_grad(), as optimizers do, or compute a new "
-                f"tensor (x = x + 1)"
-            )
-        if self._counter is not None and self._counter.shared:
-            raise RuntimeError(
-                f"{symbol}: this tensor shares its data with another (a view made by reshape, "
-                f"transpose, indexing or detach), and minigrad cannot record an in-place "
-                f"change through a view; compute a new tensor instead (x = x + 1)"
-            )
-        if self._counter is None:
-            self._counter = _Version()
-        old = self._copy_node()
-        # `y += y`: both operands are the old y, so both edges lead to its old role
-        new = op(old, old if other is self else other)
-        if "inputs" in new._saves:  # the new node's rule reads the old values: keep them
-            old.data = old.data.copy()
-            old._counter = None
-        self._overwrite(new.data, symbol)
-        self._rebased_at = _Version.clock
-        self.grad = None
-        self.requires_grad = True
-        self._op = symbol
-        self._parents = new._parents
-        self._backward = new._backward
-        self._saves = new._saves
-        self._saved_at = _Version.clock
-        return self
-
-    def _overwrite(self, values: np.ndarray, symbol: str) -> None:
-        if values.shape != self.shape:
-            raise ValueError(
-                f"{symbol}: the result has shape {values.shape} but the tensor changed in "
-                f"place has shape {self.shape}; an in-place operator cannot change a "
-                f"tensor's shape"
-            )
-        if not self.data.flags.writeable:
-            raise ValueError(
-                f"{symbol}: this tensor's data is read-only (a broadcast view); make a copy first"
-            )
-        np.copyto(self.data, values, casting="same_kind")
-        _bump_version(self)
-
-    def _copy_node(self) -> Tensor:
-        """A new tensor object in self's place in the graph, over the same data."""
-        copy = _new_tensor(Tensor)
-        for name in _NODE_SLOTS:
-            if hasattr(self, name):
-                setattr(copy, name, getattr(self, name))
-        return copy
+        change_in_place(self, lambda t, v: ops.put(t, index, v), value, "[...] =")
 
     # ---------------------------------------------------------------- methods
 
@@ -544,13 +430,6 @@ class Tensor:
 
 _new_tensor = object.__new__
 
-# What makes a tensor a node of a graph: moved to a new object when an in-place op turns the
-# tensor into a new node.
-_NODE_SLOTS = (
-    "data", "grad", "requires_grad", "label", "_op", "_parents", "_backward", "_saves",
-    "_saved_at", "_counter", "_rebased_at",
-)  # fmt: skip
-
 
 def _record(
     op: str,
@@ -565,7 +444,8 @@ def _record(
     ``rule`` is the op's backward rule, ``tangent`` its forward-mode rule (or
     ``SAME_AS_BACKWARD``), and ``saves``
     says which values the backward rule reads (``INPUTS``, ``OUTPUT``, both or
-    ``NOTHING``), so that the backward pass can refuse values changed in place since.
+    ``NOTHING``, from inplace.py), so that the backward pass can refuse values changed in
+    place since.
 
     The graph is recorded only when grad mode is on and some input requires grad; otherwise
     the result is a plain constant, and nothing is kept for a backward pass.
@@ -586,7 +466,7 @@ def _record(
                 out._parents = parents
                 out._backward = rule
                 out._saves = saves
-                out._saved_at = _Version.clock
+                out._saved_at = Version.clock
                 return out
     out.requires_grad = False
     out._parents = ()
@@ -594,58 +474,6 @@ def _record(
     out._saves = NOTHING
     out._saved_at = None
     return out
-
-
-def _check_saved_values(node: Tensor) -> None:
-    """Refuse to run ``node``'s rule on values changed in place since the op ran.
-
-    Two things can go wrong.  A value the rule reads was overwritten: the rule would compute
-    the gradient at the wrong point.  Or an input was itself turned into a new graph node by
-    an in-place op (``x *= 2`` on a tensor in a graph): the edge from ``node`` would then
-    lead into the new node, which is not the value ``node`` was computed from.
-    """
-    then = node._saved_at or 0
-    for parent in node._parents:
-        if parent._counter is None or parent._counter.changed_at <= then:
-            continue
-        if getattr(parent, "_rebased_at", 0) > then:
-            raise _modified_error(node, parent, "an input", rebased=True)
-        if "inputs" in node._saves:
-            raise _modified_error(node, parent, "an input", rebased=False)
-    counter = node._counter
-    if "output" in node._saves and counter is not None and counter.changed_at > then:
-        raise _modified_error(node, node, "the output", rebased=False)
-
-
-def _modified_error(node: Tensor, tensor: Tensor, role: str, rebased: bool) -> RuntimeError:
-    label = f"{tensor.label!r}, " if tensor.label else ""
-    what = f"{role} of {node._op!r} ({label}shape {tensor.shape})"
-    if rebased:
-        why = (
-            f"it was turned into a new graph node by an in-place operator after "
-            f"{node._op!r} used it, so the gradient through {node._op!r} would go astray"
-        )
-    else:
-        why = (
-            f"{node._op!r} saved it for its backward rule, and it was changed in place after "
-            f"that (it is now at version {tensor._version})"
-        )
-    return RuntimeError(
-        f"one of the values needed for gradient computation has been modified by an "
-        f"in-place operation: {what}: {why}. Compute out of place instead (y = y + 1 "
-        f"rather than y += 1), or change the tensor only after backward()"
-    )
-
-
-def _share_buffer(view: Tensor, base: Tensor) -> Tensor:
-    """Make ``view``, whose data looks at ``base``'s buffer, share its version counter."""
-    if not np.may_share_memory(view.data, base.data):
-        return view
-    if base._counter is None:
-        base._counter = _Version()
-    base._counter.shared = True
-    view._counter = base._counter
-    return view
 
 
 def _backward_as_tangent(rule: Callable[..., tuple]) -> Callable[..., Any]:
