@@ -1,7 +1,9 @@
 """The functional side of autodiff: gradients as values, forward mode, checkpointing.
 
 ``Tensor.backward()`` adds gradients into ``.grad``.  The functions here return them instead,
-which is what you need to go further:
+which is what you need to go further.  Both run the same backward pass,
+``tensor.backpropagate``; ``grad`` only asks it for some nodes' gradients instead.
+
 
 * ``grad(output, inputs, create_graph=True)`` records the backward pass itself as a graph, so
   the gradient can be differentiated again: second derivatives, ``hvp`` (Hessian times a
@@ -23,10 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
-from .inplace import INPUTS, Version, check_saved_values
-from .modes import enable_grad, forward_mode, is_grad_enabled, no_grad, tangent_of
-from .tensor import Tensor, _initial_gradient, _record, _wrong_shape
+from .inplace import INPUTS
+from .modes import enable_grad, forward_mode, is_grad_enabled, tangent_of
+from .tensor import Tensor, _record, backpropagate, initial_gradient
 
 __all__ = ["grad", "hvp", "hessian", "jvp", "checkpoint", "graph_memory"]
 
@@ -68,7 +69,7 @@ def grad(
             "from requires grad (or it was computed under no_grad)"
         )
     seed = _seed(output, grad_output, create_graph)
-    found = _backpropagate(output, seed, inputs, create_graph)
+    found = backpropagate(output, seed, inputs, create_graph)
     results: list[Tensor | None] = []
     for i, x in enumerate(inputs):
         g = found.get(x)
@@ -91,49 +92,8 @@ def _seed(output: Tensor, grad_output: Any, create_graph: bool) -> Any:
                 f"{output.shape}"
             )
         return grad_output  # kept as a Tensor: the result may be differentiated along it
-    seed = _initial_gradient(output, grad_output, "grad")
+    seed = initial_gradient(output, grad_output, "grad")
     return Tensor._constant(seed) if create_graph else seed
-
-
-def _backpropagate(output: Tensor, seed: Any, inputs: list[Tensor], create_graph: bool):
-    """The backward pass from ``output``, visiting only the nodes that lead to ``inputs``;
-    returns each input's gradient (an array, or a Tensor when ``create_graph``)."""
-    order = output.topological_order()
-    wanted = set(inputs)
-    leads: set[Tensor] = set()  # nodes with a path down to some input
-    for node in order:  # inputs before the nodes computed from them
-        if node in wanted or any(p in leads for p in node._parents):
-            leads.add(node)
-    pending: dict[Tensor, Any] = {output: seed}
-    found: dict[Tensor, Any] = {}
-    with enable_grad() if create_graph else no_grad():
-        for node in reversed(order):
-            if node not in leads:
-                continue
-            g = pending.pop(node, None)
-            if g is None:
-                continue
-            if node in wanted:
-                found[node] = g  # and go on: another input may lie below this one
-            if node._backward is None:
-                continue
-            if node._saved_at != Version.clock:  # changed in place since the op ran?
-                check_saved_values(node)
-            parents = node._parents
-            if create_graph:
-                grads = node._backward(g, node, *parents)
-            else:
-                grads = node._backward(g, node.data, *[p.data for p in parents])
-            for parent, pg in zip(parents, grads):
-                if pg is None or parent not in leads:
-                    continue
-                if pg.shape != parent.shape:
-                    raise _wrong_shape(node, parent, pg)
-                if pg.dtype != parent.dtype:
-                    pg = ops.astype(pg, parent.dtype) if create_graph else pg.astype(parent.dtype)
-                earlier = pending.get(parent)
-                pending[parent] = pg if earlier is None else earlier + pg
-    return found
 
 
 def hvp(fn: Callable[[Tensor], Tensor], x: Any, v: Any) -> Tensor:

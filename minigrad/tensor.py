@@ -9,7 +9,8 @@ scalar engine multiplied by a local derivative, a tensor rule applies the transp
 op's Jacobian to ``g``, without ever building the Jacobian.
 
 The rules themselves live beside their forward computations in ``ops.py``; this module holds
-the Tensor class and the backward pass.  The switches that decide what an op records
+the Tensor class and the backward pass, ``backpropagate``: one walk behind both
+``Tensor.backward()`` and ``minigrad.grad()``.  The switches that decide what an op records
 (``no_grad``, and forward mode for ``jvp``) are in ``modes.py``.
 
 Design notes, for the curious:
@@ -34,15 +35,15 @@ Design notes, for the curious:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
 from .inplace import NOTHING, Version, change_in_place, check_saved_values, share_buffer
-from .modes import ForwardMode, GradMode
+from .modes import ForwardMode, GradMode, enable_grad, no_grad
 
-__all__ = ["Tensor"]
+__all__ = ["Tensor", "backpropagate", "initial_gradient"]
 
 # The tangent rule of an op of one input with a diagonal Jacobian (the elementwise ops):
 # pushing a tangent forward multiplies it by the same local derivative that pulling a
@@ -213,51 +214,14 @@ class Tensor:
         Gradients accumulate across calls, as in PyTorch, until they are reset (for
         example with an optimizer's ``zero_grad()``).  The graph is kept, so backward can run
         again.  Each node's gradient is gathered in full before its rule runs, so a second
-        pass never re-sends an earlier one.
+        pass never re-sends an earlier one.  The pass itself is ``backpropagate``, below.
         """
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: none of the tensors it "
                 "was computed from has requires_grad=True (or it was computed under no_grad)"
             )
-        seed = _initial_gradient(self, grad)
-        pending: dict[Tensor, np.ndarray] = {self: seed}
-        now = Version.clock
-        for node in reversed(self.topological_order()):
-            g = pending.pop(node, None)
-            if g is None:  # no gradient reached it (requires_grad was set after the op)
-                continue
-            if node.grad is None and type(g) is np.ndarray and g.base is None:
-                node.grad = g  # the common case of _keep_gradient, without calling it
-            else:
-                _keep_gradient(node, g)
-            rule = node._backward
-            if rule is None:  # a leaf
-                continue
-            if node._saved_at != now:  # something was changed in place since the op ran
-                check_saved_values(node)
-            parents = node._parents
-            if len(parents) == 1:  # the common cases, without building a list
-                grads = rule(g, node.data, parents[0].data)
-            elif len(parents) == 2:
-                grads = rule(g, node.data, parents[0].data, parents[1].data)
-            else:
-                grads = rule(g, node.data, *[p.data for p in parents])
-            for parent, pg in zip(parents, grads):
-                if pg is None or not parent.requires_grad:
-                    continue
-                data = parent.data
-                if pg.shape != data.shape:
-                    raise _wrong_shape(node, parent, pg)
-                if pg.dtype != data.dtype:
-                    pg = pg.astype(data.dtype)
-                earlier = pending.get(parent)
-                if earlier is not None:
-                    pending[parent] = earlier + pg
-                elif pg is g:  # passed on unchanged (as by +): g is this node's .grad too
-                    pending[parent] = pg.copy()
-                else:
-                    pending[parent] = pg
+        backpropagate(self, initial_gradient(self, grad))
 
     # ---------------------------------------------------------------- construction helpers
 
@@ -386,6 +350,10 @@ class Tensor:
 
     def abs(self) -> Tensor:
         return ops.abs(self)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """The same values as float32 or float64, differentiably (numpy's name)."""
+        return ops.astype(self, dtype)
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return ops.sum(self, axis, keepdims)
@@ -541,8 +509,98 @@ def _short(data: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _initial_gradient(out: Tensor, grad: Any, caller: str = "backward") -> np.ndarray:
-    """The gradient the backward pass starts from: ``grad``, or 1 for a one-element output.
+# ------------------------------------------------------------------ the backward pass
+
+
+def backpropagate(
+    root: Tensor,
+    seed: Any,
+    targets: Iterable[Tensor] | None = None,
+    create_graph: bool = False,
+) -> dict[Tensor, Any]:
+    """The chain rule, from ``root`` back through its graph: the one backward pass.
+
+    ``seed`` is root's own gradient.  The nodes are visited in reverse topological order,
+    so when a node's turn comes, every node computed from it has sent its share back: its
+    gradient, gathered in ``pending``, is complete.  Its rule then turns that gradient into
+    one for each of its inputs, which are added to theirs.
+
+    Without ``targets`` (what ``Tensor.backward()`` does), each node's gradient is added to
+    its ``.grad``.  With ``targets`` (what ``minigrad.grad()`` does), only the nodes on a
+    path down to a target are visited, no ``.grad`` changes, and the targets' gradients are
+    returned, by target.  With ``create_graph`` (targets only), the rules run on Tensors
+    instead of arrays, so this pass is itself recorded and its results can be
+    differentiated again.
+
+    Three checks keep the rules honest, a line or two each in the loop: values a rule reads
+    must not have changed in place since its op ran (``inplace.check_saved_values``); a
+    gradient must have its input's shape, and takes its input's dtype; and a gradient
+    passed on unchanged (``a + b`` hands ``g`` to both inputs) while it is also the node's
+    ``.grad`` is copied, so that no two nodes share one gradient array.
+    """
+    if create_graph and targets is None:
+        raise ValueError("backpropagate: create_graph returns gradients, so it needs targets")
+    order = root.topological_order()
+    if targets is not None:
+        targets = set(targets)
+        order = _leading_to(order, targets)
+    pending: dict[Tensor, Any] = {root: seed}
+    found: dict[Tensor, Any] = {}
+    now = Version.clock
+    with enable_grad() if create_graph else no_grad():
+        for node in reversed(order):
+            g = pending.pop(node, None)
+            if g is None:  # nothing reached it (requires_grad was set after the op ran)
+                continue
+            if targets is None:
+                if node.grad is None and type(g) is np.ndarray and g.base is None:
+                    node.grad = g  # the common case of _keep_gradient, without calling it
+                else:
+                    _keep_gradient(node, g)
+            elif node in targets:
+                found[node] = g  # and go on: another target may lie below this one
+            if node._backward is None:  # a leaf: nothing to pass on
+                continue
+            if node._saved_at != now:  # something was changed in place since the op ran
+                check_saved_values(node)
+            rule, parents = node._backward, node._parents
+            if create_graph:  # on the Tensors themselves: the rule is recorded
+                grads = rule(g, node, *parents)
+            elif len(parents) == 1:  # on arrays; the common cases without building a list
+                grads = rule(g, node.data, parents[0].data)
+            elif len(parents) == 2:
+                grads = rule(g, node.data, parents[0].data, parents[1].data)
+            else:
+                grads = rule(g, node.data, *[parent.data for parent in parents])
+            for parent, pg in zip(parents, grads):
+                if pg is None or not parent.requires_grad:
+                    continue
+                data = parent.data
+                if pg.shape != data.shape:
+                    raise _wrong_shape(node, parent, pg)
+                if pg.dtype != data.dtype:
+                    pg = pg.astype(data.dtype)
+                earlier = pending.get(parent)
+                if earlier is not None:
+                    pending[parent] = earlier + pg
+                elif pg is node.grad:  # passed on unchanged: the input gets its own copy
+                    pending[parent] = pg.copy()
+                else:
+                    pending[parent] = pg
+    return found
+
+
+def _leading_to(order: list[Tensor], targets: set[Tensor]) -> list[Tensor]:
+    """The nodes of ``order`` with a path down to one of ``targets``, in the same order."""
+    leads: set[Tensor] = set()
+    for node in order:  # inputs before the nodes computed from them
+        if node in targets or any(parent in leads for parent in node._parents):
+            leads.add(node)
+    return [node for node in order if node in leads]
+
+
+def initial_gradient(out: Tensor, grad: Any, caller: str = "backward") -> np.ndarray:
+    """The gradient a backward pass starts from: ``grad``, or 1 for a one-element output.
     ``caller`` names the function in errors: "backward" (``grad``) or "grad" (``grad_output``)."""
     argument = "grad" if caller == "backward" else "grad_output"
     if grad is None:
@@ -566,7 +624,7 @@ def _keep_gradient(node: Tensor, g: np.ndarray) -> None:
 
     A ``.grad`` must be the node's own, so that changing one in place cannot change
     another.  Rules may return the very array they were given (``a + b`` passes ``g`` on to
-    both inputs): the backward pass copies those as it passes them on.  Rules may also
+    both inputs): ``backpropagate`` copies those.  Rules may also
     return a view of some other array (``reshape`` does): copied here.
     """
     if node.grad is not None:
