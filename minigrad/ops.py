@@ -14,6 +14,10 @@ op's parents.  Each op also declares which of those values its backward rule rea
 (``saves=``), so that the backward pass can refuse values changed in place since (see
 ``inplace.py``).
 
+The five arithmetic operators share one code path (``_arithmetic``): each writes its
+derivatives once, as the gradient for each input, and a number mixed in (``x * 2.0``) is
+folded into the rule rather than becoming a node.
+
 A backward rule usually runs on numpy arrays.  When the backward pass is itself recorded
 (``minigrad.grad(..., create_graph=True)``), the same rule runs on Tensors, and its result
 can be differentiated again.  So rules stick to what arrays and Tensors both understand
@@ -39,12 +43,13 @@ from __future__ import annotations
 
 import builtins
 import numbers
+import operator
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .inplace import INPUTS, INPUTS_AND_OUTPUT, OUTPUT, share_buffer
+from .inplace import INPUTS, INPUTS_AND_OUTPUT, NOTHING, OUTPUT, share_buffer
 from .tensor import SAME_AS_BACKWARD, Tensor, _record
 
 __all__ = [
@@ -89,9 +94,13 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)
 
 
-def _plain(x: Any) -> Any:
-    """numpy scalars as Python numbers: ``float32_tensor * np.float64(2)`` then stays
+def _number(x: Any) -> float | int | None:
+    """``x`` as a plain Python number if it is a number, else None.
+
+    numpy scalars become Python numbers: ``float32_tensor * np.float64(2)`` then stays
     float32, as ``float32_tensor * 2.0`` does (and as in PyTorch)."""
+    if not _is_number(x):
+        return None
     return x.item() if isinstance(x, np.generic) else x
 
 
@@ -217,63 +226,119 @@ def _zeros_like_of(x: Any) -> Any:
 
 
 # ------------------------------------------------------------------ arithmetic
+# The five arithmetic operators share one code path, ``_arithmetic``.  Each gives it its
+# forward computation and, written once, the gradient for each of its two inputs: ``g``
+# times the derivative of the result with respect to that input, elementwise
+# (``grad_a(g, out, a, b)`` and ``grad_b``).  ``_Arithmetic`` makes the rules for two
+# tensors out of those; ``_arithmetic`` uses them, or the one a number leaves.
+
+
+class _Arithmetic:
+    """One of ``+ - * / **``, as ``_arithmetic`` needs it.
+
+    ``symbol`` and ``name`` name the op (in the graph, and in shape errors); ``forward``
+    computes it (Python's operator, which numpy implements); ``grad_a`` and ``grad_b`` are
+    its gradients; and ``saves`` says what its backward rule reads (see inplace.py) in each
+    of three cases: two tensors, a number on the right (``x * 2``: only ``grad_a`` is
+    needed) and a number on the left (``2 * x``: only ``grad_b``).  A number never changes,
+    so a rule that reads only the number reads nothing that needs checking.
+
+    For two tensors, the backward rule sums each gradient back to its input's shape (undoing
+    broadcasting), and the tangent rule adds the two up: an elementwise op's Jacobian is
+    diagonal, so pushing tangents forward multiplies them by the same local derivatives
+    that pulling a gradient back does.
+    """
+
+    def __init__(self, symbol, name, forward, grad_a, grad_b, saves) -> None:
+        self.symbol = symbol
+        self.name = name
+        self.forward = forward
+        self.grad_a = grad_a
+        self.grad_b = grad_b
+        # (two tensors, a number on the right, a number on the left)
+        self.saves, self.saves_with_number_b, self.saves_with_number_a = saves
+
+        def backward(g, out, a, b):
+            ga, gb = grad_a(g, out, a, b), grad_b(g, out, a, b)
+            return (  # summed back to each input's shape, where broadcasting changed it
+                ga if ga.shape == a.shape else _unbroadcast(ga, a.shape),
+                gb if gb.shape == b.shape else _unbroadcast(gb, b.shape),
+            )
+
+        def tangent(dots, out, a, b):
+            return grad_a(dots[0], out, a, b) + grad_b(dots[1], out, a, b)
+
+        self.backward = backward
+        self.tangent = tangent
+
+
+def _arithmetic(op: _Arithmetic, a: Any, b: Any) -> Tensor:
+    """``a op b``: two tensors (an array becomes a constant tensor), or a tensor and a number.
+
+    A number is folded into the rule instead of becoming a node of the graph: ``x * 2.0``
+    records one input, x, and its rule computes x's gradient alone, from ``grad_a`` with the
+    number for b.  (Nothing would ever flow into the number; PyTorch does the same.)
+    """
+    if type(a) is not Tensor or type(b) is not Tensor:  # two tensors go straight on
+        number = _number(b)
+        if number is not None:  # x * 2.0
+            return _with_number_b(op, a, number)
+        number = _number(a)
+        if number is not None:  # 2.0 * x
+            return _with_number_a(op, number, b)
+        a, b = _pair(a, b)
+    try:
+        data = op.forward(a.data, b.data)
+    except ValueError:
+        raise _shape_error(op.name, a, b) from None
+    return _record(op.symbol, data, (a, b), op.backward, op.tangent, op.saves)
+
+
+def _with_number_b(op: _Arithmetic, a: Tensor, b: float) -> Tensor:
+    grad_a = op.grad_a
+
+    def rule(g, out, a):
+        return (grad_a(g, out, a, b),)
+
+    symbol = f"**{b}" if op is _POW else op.symbol  # x ** 2 shows as "**2"
+    data = op.forward(a.data, b)
+    return _record(symbol, data, (a,), rule, SAME_AS_BACKWARD, op.saves_with_number_b)
+
+
+def _with_number_a(op: _Arithmetic, a: float, b: Tensor) -> Tensor:
+    grad_b = op.grad_b
+
+    def rule(g, out, b):
+        return (grad_b(g, out, a, b),)
+
+    data = op.forward(a, b.data)
+    return _record(op.symbol, data, (b,), rule, SAME_AS_BACKWARD, op.saves_with_number_a)
 
 
 def add(a: Any, b: Any) -> Tensor:
     """``a + b``.  d/da = d/db = 1: the gradient passes through to both, summed back to
     each input's shape."""
-    if _is_number(b):
-        b = _plain(b)
-        return _record("+", a.data + b, (a,), _pass_gradient, SAME_AS_BACKWARD)
-    if _is_number(a):
-        a = _plain(a)
-        return _record("+", a + b.data, (b,), _pass_gradient, SAME_AS_BACKWARD)
-    a, b = _pair(a, b)
-    try:
-        data = a.data + b.data
-    except ValueError:
-        raise _shape_error("add", a, b) from None
-    return _record("+", data, (a, b), _add_backward, _add_tangent)
+    return _arithmetic(_ADD, a, b)
 
 
-def _add_backward(g, out, a, b):
-    return _unbroadcast(g, a.shape), _unbroadcast(g, b.shape)
+def _pass_on(g, out, a, b):
+    return g
 
 
-def _add_tangent(dots, out, a, b):
-    return dots[0] + dots[1]
+def _negate(g, out, a, b):
+    return -g
 
 
-def _pass_gradient(g, out, a):
-    return (g,)
+# Neither gradient reads a value: only shapes.
+_ADD = _Arithmetic("+", "add", operator.add, _pass_on, _pass_on, (NOTHING, NOTHING, NOTHING))
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """``a - b``.  d/da = 1, d/db = -1."""
-    if _is_number(b):
-        b = _plain(b)
-        return _record("-", a.data - b, (a,), _pass_gradient, SAME_AS_BACKWARD)
-    if _is_number(a):
-        a = _plain(a)
-        return _record("-", a - b.data, (b,), _negate_gradient, SAME_AS_BACKWARD)
-    a, b = _pair(a, b)
-    try:
-        data = a.data - b.data
-    except ValueError:
-        raise _shape_error("sub", a, b) from None
-    return _record("-", data, (a, b), _sub_backward, _sub_tangent)
+    return _arithmetic(_SUB, a, b)
 
 
-def _sub_backward(g, out, a, b):
-    return _unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)
-
-
-def _sub_tangent(dots, out, a, b):
-    return dots[0] - dots[1]
-
-
-def _negate_gradient(g, out, a):
-    return (-g,)
+_SUB = _Arithmetic("-", "sub", operator.sub, _pass_on, _negate, (NOTHING, NOTHING, NOTHING))
 
 
 def neg(a: Tensor) -> Tensor:
@@ -281,30 +346,25 @@ def neg(a: Tensor) -> Tensor:
     return _record("neg", -a.data, (a,), _negate_gradient, SAME_AS_BACKWARD)
 
 
+def _negate_gradient(g, out, a):
+    return (-g,)
+
+
 def mul(a: Any, b: Any) -> Tensor:
     """``a * b``.  d/da = b, d/db = a: each input's gradient is ``g`` times the other."""
-    if _is_number(b):
-        b = _plain(b)
-        rule = lambda g, out, a: (g * b,)  # noqa: E731
-        return _record("*", a.data * b, (a,), rule, SAME_AS_BACKWARD)
-    if _is_number(a):
-        a = _plain(a)
-        rule = lambda g, out, b: (g * a,)  # noqa: E731
-        return _record("*", a * b.data, (b,), rule, SAME_AS_BACKWARD)
-    a, b = _pair(a, b)
-    try:
-        data = a.data * b.data
-    except ValueError:
-        raise _shape_error("mul", a, b) from None
-    return _record("*", data, (a, b), _mul_backward, _mul_tangent, INPUTS)
+    return _arithmetic(_MUL, a, b)
 
 
-def _mul_backward(g, out, a, b):
-    return _unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape)
+def _mul_grad_a(g, out, a, b):
+    return g * b
 
 
-def _mul_tangent(dots, out, a, b):
-    return dots[0] * b + a * dots[1]
+def _mul_grad_b(g, out, a, b):
+    return g * a
+
+
+# Each gradient reads the other input: with a number, that is the number.
+_MUL = _Arithmetic("*", "mul", operator.mul, _mul_grad_a, _mul_grad_b, (INPUTS, NOTHING, NOTHING))
 
 
 def div(a: Any, b: Any) -> Tensor:
@@ -312,28 +372,21 @@ def div(a: Any, b: Any) -> Tensor:
 
     Division by zero follows IEEE arithmetic (``inf`` or ``nan``), with numpy's warning.
     """
-    if _is_number(b):
-        b = _plain(b)
-        rule = lambda g, out, a: (g / b,)  # noqa: E731
-        return _record("/", a.data / b, (a,), rule, SAME_AS_BACKWARD)
-    if _is_number(a):
-        a = _plain(a)
-        rule = lambda g, out, b: (-g * (a / b / b),)  # noqa: E731
-        return _record("/", a / b.data, (b,), rule, SAME_AS_BACKWARD, INPUTS)
-    a, b = _pair(a, b)
-    try:
-        data = a.data / b.data
-    except ValueError:
-        raise _shape_error("div", a, b) from None
-    return _record("/", data, (a, b), _div_backward, _div_tangent, INPUTS)
+    return _arithmetic(_DIV, a, b)
 
 
-def _div_backward(g, out, a, b):
-    return _unbroadcast(g / b, a.shape), _unbroadcast(-g * (a / b / b), b.shape)
+def _div_grad_a(g, out, a, b):
+    return g / b
 
 
-def _div_tangent(dots, out, a, b):
-    return dots[0] / b - dots[1] * (a / b / b)
+def _div_grad_b(g, out, a, b):
+    return -g * (a / b / b)
+
+
+# d/da reads b; d/db reads a and b, so a number divided by a tensor reads the tensor.
+_DIV = _Arithmetic(
+    "/", "div", operator.truediv, _div_grad_a, _div_grad_b, (INPUTS, NOTHING, INPUTS)
+)
 
 
 def pow(a: Any, b: Any) -> Tensor:
@@ -344,48 +397,34 @@ def pow(a: Any, b: Any) -> Tensor:
     -inf, but 0**b is flat there).  A negative base with a fractional exponent gives nan,
     with numpy's warning.
     """
-    if _is_number(b):
-        b = _plain(b)
-        rule = lambda g, out, a: (_pow_base_grad(g, a, b),)  # noqa: E731
-        return _record(f"**{b}", a.data**b, (a,), rule, SAME_AS_BACKWARD, INPUTS)
-    if _is_number(a):
-        a = _plain(a)
-        rule = lambda g, out, b: (_pow_exp_grad(g, out, a, b),)  # noqa: E731
-        return _record("**", a**b.data, (b,), rule, SAME_AS_BACKWARD, INPUTS_AND_OUTPUT)
-    a, b = _pair(a, b)
-    try:
-        with np.errstate(invalid="warn"):
-            data = a.data**b.data
-    except ValueError:
-        raise _shape_error("pow", a, b) from None
-    return _record("**", data, (a, b), _pow_backward, _pow_tangent, INPUTS_AND_OUTPUT)
+    return _arithmetic(_POW, a, b)
 
 
-def _pow_backward(g, out, a, b):
-    return (
-        _unbroadcast(_pow_base_grad(g, a, b), a.shape),
-        _unbroadcast(_pow_exp_grad(g, out, a, b), b.shape),
-    )
-
-
-def _pow_tangent(dots, out, a, b):
-    return _pow_base_grad(dots[0], a, b) + _pow_exp_grad(dots[1], out, a, b)
-
-
-def _pow_base_grad(g, a, b):
+def _pow_grad_a(g, out, a, b):
     """``g`` times d(a**b)/da."""
-    if _is_number(b):
-        b = _plain(b)
-        return _zeros_like_of(g * a) if b == 0 else g * (b * a ** (b - 1))
+    number = _number(b)
+    if number is not None:
+        return _zeros_like_of(g * a) if number == 0 else g * (number * a ** (number - 1))
     with np.errstate(divide="ignore", invalid="ignore"):
         return _where_of(_array(b) == 0, 0.0, g * (b * a ** (b - 1)))
 
 
-def _pow_exp_grad(g, out, a, b):
+def _pow_grad_b(g, out, a, b):
     """``g`` times d(a**b)/db."""
     flat = (_array(a) == 0) & (_array(b) >= 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         return g * _where_of(flat, 0.0, out * _log_of(a))
+
+
+# d/da reads a and b; d/db reads the output, a and b.
+_POW = _Arithmetic(
+    "**",
+    "pow",
+    operator.pow,
+    _pow_grad_a,
+    _pow_grad_b,
+    (INPUTS_AND_OUTPUT, INPUTS, INPUTS_AND_OUTPUT),
+)
 
 
 # ------------------------------------------------------------------ matrix product
