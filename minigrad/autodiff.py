@@ -27,7 +27,7 @@ import numpy as np
 
 from .inplace import INPUTS
 from .modes import enable_grad, forward_mode, is_grad_enabled, tangent_of
-from .tensor import Tensor, _record, backpropagate, initial_gradient
+from .tensor import Tensor, backpropagate, initial_gradient, make_node
 
 __all__ = ["grad", "hvp", "hessian", "jvp", "checkpoint", "graph_memory"]
 
@@ -240,7 +240,7 @@ def checkpoint(fn: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
     def tangent(dots, result, *values):
         return np.zeros_like(result) if inner is None else inner
 
-    return _record("checkpoint", out.data, parents, backward, tangent, saves=INPUTS)
+    return make_node(out.data, "checkpoint", parents, backward, tangent, saves=INPUTS)
 
 
 def _outer_leaves(out: Tensor, inputs: Sequence[Tensor]) -> list[Tensor]:

@@ -8,15 +8,15 @@ does, in three parts:
 * each op declares what its backward rule reads (``saves=``, from the vocabulary below);
 * every data buffer counts its changes in place: its ``Version``, shared by every tensor that
   looks at the buffer (reshapes, slices, transposes, detached copies);
-* before a node's rule runs, the backward pass calls ``check_saved_values``, which refuses
-  the rule if something it reads changed since the op ran.
+* before a node's rule runs, the backward pass (``tensor.backpropagate``) calls
+  ``check_saved_values``, which refuses the rule if something it reads changed since the op
+  ran.
 
 And ``x += y`` inside a recorded graph is itself recorded: ``change_in_place`` turns x into a
 new node of the graph, ``add`` applied to x's old value, as in PyTorch.
 
-The Tensor class (``tensor.py``), its in-place operators and its backward pass use what is
-here; this module needs neither the Tensor nor its ops, only the recording switches of
-``modes.py``.
+The Tensor class (``tensor.py``) and the in-place operators (attached to it in ``ops.py``) use
+what is here; this module needs neither, only the recording switches of ``modes.py``.
 """
 
 from __future__ import annotations

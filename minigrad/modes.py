@@ -6,9 +6,9 @@
 * **Forward mode** (``minigrad.jvp``): whether each op also computes the tangent of its
   result from the tangents of its inputs.  Off unless a ``jvp`` pass is under way.
 
-Every op reads both as it records its result (``tensor.py``).  They live in a module of their
-own, below the Tensor, because the in-place machinery (``inplace.py``), which the Tensor
-itself uses, reads them too.
+``make_node`` in ``tensor.py`` reads both as every op records its result.  They live in a
+module of their own, below the Tensor, because the in-place machinery (``inplace.py``), which
+the Tensor itself uses, reads them too.
 """
 
 from __future__ import annotations

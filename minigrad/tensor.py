@@ -1,17 +1,31 @@
-"""The tensor engine: the same idea as ``Value``, one numpy array per node instead of one float.
+"""The tensor engine's core: the Tensor, how an op records itself, and the backward pass.
 
-A ``Tensor`` holds ``data`` (a numpy array), and, when it was computed from tensors that
-require gradients, the tensors it came from (``_parents``) and a backward rule.  The rule is a
+A ``Tensor`` is the same idea as ``Value``, one numpy array per node instead of one float.
+It holds ``data`` (a numpy array), and, when it was computed from tensors that require
+gradients, the tensors it came from (``_parents``) and a backward rule.  The rule is a
 function ``rule(g, out, *inputs) -> grads``: given the gradient ``g`` of the loss with respect
 to this node's output, and the values of the output and of the inputs, it returns the gradient
 with respect to each input.  That is the chain rule once more, now with arrays: where the
 scalar engine multiplied by a local derivative, a tensor rule applies the transpose of the
 op's Jacobian to ``g``, without ever building the Jacobian.
 
-The rules themselves live beside their forward computations in ``ops.py``; this module holds
-the Tensor class and the backward pass, ``backpropagate``: one walk behind both
-``Tensor.backward()`` and ``minigrad.grad()``.  The switches that decide what an op records
-(``no_grad``, and forward mode for ``jvp``) are in ``modes.py``.
+This module holds three things, in the order a gradient meets them:
+
+* ``Tensor``: the node itself, what it is and where it came from;
+* ``make_node``: how every op records its result, as a node of the graph (unless ``no_grad``
+  is on, or no input requires grad), and under ``jvp`` its tangent too;
+* ``backpropagate``: the one backward pass, behind both ``Tensor.backward()`` and
+  ``minigrad.grad()``.
+
+Where the rest lives:
+
+* every op, with its backward and tangent rules beside its forward computation, is in
+  ``ops.py``, which also gives Tensor its operators: ``a + b`` is ``ops.add(a, b)``, ``a.exp()``
+  is ``ops.exp(a)``.  (ops.py needs Tensor, so the operators are attached to the class there
+  rather than written in it: this module never imports ops.py.)
+* changes in place (``x += 1``), and the version counters that keep the backward pass from
+  reading values changed since an op ran, are in ``inplace.py``;
+* the switches ``no_grad`` and forward mode are in ``modes.py``.
 
 Design notes, for the curious:
 
@@ -24,10 +38,6 @@ Design notes, for the curious:
   counting as soon as its last reference goes.
 * Numbers mixed into an op (``x * 2.0``) are folded into the rule instead of becoming graph
   nodes: no gradient is computed for something that cannot have one.
-* Rules read the values of inputs and outputs when backward runs, not copies taken when the
-  op ran.  So a value changed in place in between (``y += 1``) would silently give wrong
-  gradients; backward refuses instead, as PyTorch does.  How it knows, and what ``x += y``
-  records, is in ``inplace.py``.
 * ``backward()`` runs the rules on arrays.  ``minigrad.grad(..., create_graph=True)`` runs
   the very same rules on Tensors, which records the backward pass as a graph of its own:
   that is all higher-order gradients take.
@@ -40,10 +50,10 @@ from typing import Any
 
 import numpy as np
 
-from .inplace import NOTHING, Version, change_in_place, check_saved_values, share_buffer
+from .inplace import NOTHING, Version, check_saved_values, share_buffer
 from .modes import ForwardMode, GradMode, enable_grad, no_grad
 
-__all__ = ["Tensor", "backpropagate", "initial_gradient"]
+__all__ = ["Tensor", "make_node", "backpropagate", "initial_gradient", "data_of"]
 
 # The tangent rule of an op of one input with a diagonal Jacobian (the elementwise ops):
 # pushing a tangent forward multiplies it by the same local derivative that pulling a
@@ -66,6 +76,13 @@ class Tensor:
 
     ``data`` is float64 unless ``dtype="float32"`` is asked for (or a float32 array is
     given).  Integers and booleans are converted to floats; anything else is refused.
+
+    The class below is the node: its data, its gradient, its place in the graph and the
+    backward pass.  What computes with it, the operators (``+ - * / ** @``, ``-t``,
+    ``t[i]``, ``+=`` and the other in-place operators) and the methods ``exp log tanh relu
+    sigmoid abs sum mean max reshape transpose swapaxes T astype``, are the functions of
+    ``ops.py`` of the same name (``+`` is ``ops.add``), written there beside their backward
+    rules and attached to this class at the end of that module.
     """
 
     __slots__ = (
@@ -92,12 +109,12 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.label = label
-        self._op = ""
-        self._parents: tuple[Tensor, ...] = ()
-        self._backward: Callable[..., tuple] | None = None
-        self._saves = NOTHING
+        self._op = ""  # the op that computed it ("" for a leaf)
+        self._parents: tuple[Tensor, ...] = ()  # the tensors it was computed from, in order
+        self._backward: Callable[..., tuple] | None = None  # the op's backward rule
+        self._saves = NOTHING  # what the rule reads (see inplace.py)
         self._saved_at: int | None = None  # the Version.clock when the op was recorded
-        self._counter: Version | None = None
+        self._counter: Version | None = None  # its buffer's changes in place, once any
 
     # ---------------------------------------------------------------- what it is
 
@@ -223,8 +240,6 @@ class Tensor:
             )
         backpropagate(self, initial_gradient(self, grad))
 
-    # ---------------------------------------------------------------- construction helpers
-
     @staticmethod
     def _constant(data: np.ndarray) -> Tensor:
         """A tensor around ``data`` as it is (no copy, no checks), outside any graph."""
@@ -241,167 +256,44 @@ class Tensor:
         out._counter = None
         return out
 
-    # ---------------------------------------------------------------- operators
-    # Each is a thin door into ops.py, where the forward computation and its backward rule
-    # stand side by side.
+    # ---------------------------------------------------------------- comparisons
+    # Comparisons give constant boolean tensors: masks, never differentiable.
 
-    def __add__(self, other: Any) -> Tensor:
-        return ops.add(self, other)
+    def __lt__(self, other: Any) -> Tensor:
+        return Tensor._constant(self.data < data_of(other))
 
-    def __radd__(self, other: Any) -> Tensor:
-        return ops.add(other, self)
+    def __le__(self, other: Any) -> Tensor:
+        return Tensor._constant(self.data <= data_of(other))
 
-    def __sub__(self, other: Any) -> Tensor:
-        return ops.sub(self, other)
+    def __gt__(self, other: Any) -> Tensor:
+        return Tensor._constant(self.data > data_of(other))
 
-    def __rsub__(self, other: Any) -> Tensor:
-        return ops.sub(other, self)
+    def __ge__(self, other: Any) -> Tensor:
+        return Tensor._constant(self.data >= data_of(other))
 
-    def __mul__(self, other: Any) -> Tensor:
-        return ops.mul(self, other)
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor._constant(self.data == data_of(other))
 
-    def __rmul__(self, other: Any) -> Tensor:
-        return ops.mul(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return ops.div(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.div(other, self)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return ops.pow(self, other)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return ops.pow(other, self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return ops.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.matmul(other, self)
-
-    def __neg__(self) -> Tensor:
-        return ops.neg(self)
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor._constant(self.data != data_of(other))
 
     def __pos__(self) -> Tensor:
         return self
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return ops.getitem(self, index)
-
-    # Comparisons give constant boolean tensors: masks, never differentiable.
-    def __lt__(self, other: Any) -> Tensor:
-        return Tensor._constant(self.data < _data(other))
-
-    def __le__(self, other: Any) -> Tensor:
-        return Tensor._constant(self.data <= _data(other))
-
-    def __gt__(self, other: Any) -> Tensor:
-        return Tensor._constant(self.data > _data(other))
-
-    def __ge__(self, other: Any) -> Tensor:
-        return Tensor._constant(self.data >= _data(other))
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._constant(self.data == _data(other))
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._constant(self.data != _data(other))
-
-    # ---------------------------------------------------------------- in place
-    # ``x += y`` changes x's data where it lies (every view of it sees the change) and counts
-    # the change in x's version.  Optimizers do this to parameters under no_grad().
-
-    def __iadd__(self, other: Any) -> Tensor:
-        return change_in_place(self, ops.add, other, "+=")
-
-    def __isub__(self, other: Any) -> Tensor:
-        return change_in_place(self, ops.sub, other, "-=")
-
-    def __imul__(self, other: Any) -> Tensor:
-        return change_in_place(self, ops.mul, other, "*=")
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        return change_in_place(self, ops.div, other, "/=")
-
-    def __ipow__(self, other: Any) -> Tensor:
-        return change_in_place(self, ops.pow, other, "**=")
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        change_in_place(self, lambda t, v: ops.put(t, index, v), value, "[...] =")
-
-    # ---------------------------------------------------------------- methods
-
-    def exp(self) -> Tensor:
-        return ops.exp(self)
-
-    def log(self) -> Tensor:
-        return ops.log(self)
-
-    def tanh(self) -> Tensor:
-        return ops.tanh(self)
-
-    def relu(self) -> Tensor:
-        return ops.relu(self)
-
-    def sigmoid(self) -> Tensor:
-        return ops.sigmoid(self)
-
-    def abs(self) -> Tensor:
-        return ops.abs(self)
-
-    def astype(self, dtype: Any) -> Tensor:
-        """The same values as float32 or float64, differentiably (numpy's name)."""
-        return ops.astype(self, dtype)
-
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.sum(self, axis, keepdims)
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.mean(self, axis, keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.max(self, axis, keepdims)
-
-    def reshape(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], tuple | list):
-            shape = tuple(shape[0])
-        return ops.reshape(self, shape)
-
-    def transpose(self, *axes: Any) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], tuple | list | None):
-            axes = None if axes[0] is None else tuple(axes[0])
-        return ops.transpose(self, axes or None)
-
-    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        for axis in (axis1, axis2):
-            if not -self.ndim <= axis < self.ndim:
-                raise ValueError(
-                    f"swapaxes: axis {axis} is out of range for a tensor of shape {self.shape}"
-                )
-        axes = list(range(self.ndim))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return ops.transpose(self, tuple(axes))
-
-    @property
-    def T(self) -> Tensor:  # noqa: N802 (numpy's name)
-        """All axes reversed, as numpy's ``.T`` (for a matrix: the transpose)."""
-        return ops.transpose(self, None)
 
     def argmax(self, axis: int | None = None) -> np.ndarray:
         """Indices of the largest entries (integers, so not differentiable): a numpy array."""
         return self.data.argmax(axis=axis)
 
 
-# ------------------------------------------------------------------ helpers
-
 _new_tensor = object.__new__
 
 
-def _record(
-    op: str,
+# ------------------------------------------------------------------ recording an op
+
+
+def make_node(
     data: np.ndarray,
+    op: str,
     parents: tuple[Tensor, ...],
     rule: Callable[..., tuple],
     tangent: Callable[..., Any] | str | None = None,
@@ -409,14 +301,16 @@ def _record(
 ) -> Tensor:
     """The result of an op: ``data``, plus its place in the graph when one is being recorded.
 
-    ``rule`` is the op's backward rule, ``tangent`` its forward-mode rule (or
-    ``SAME_AS_BACKWARD``), and ``saves``
-    says which values the backward rule reads (``INPUTS``, ``OUTPUT``, both or
-    ``NOTHING``, from inplace.py), so that the backward pass can refuse values changed in
-    place since.
+    ``op`` names the op (``"+"``, ``"exp"``), ``parents`` are its input tensors, in the order
+    its rules take them, and ``rule`` is its backward rule, ``rule(g, out, *inputs)``.
+    ``tangent`` is its forward-mode rule, ``tangent(dots, out, *inputs)`` (or
+    ``SAME_AS_BACKWARD``), and ``saves`` says which values the backward rule reads
+    (``INPUTS``, ``OUTPUT``, both or ``NOTHING``, from inplace.py), so that the backward
+    pass can refuse values changed in place since.
 
     The graph is recorded only when grad mode is on and some input requires grad; otherwise
-    the result is a plain constant, and nothing is kept for a backward pass.
+    the result is a plain constant, and nothing is kept for a backward pass.  Every op goes
+    through here; the scalar engine's ``make_node`` is the same door for Values.
     """
     out = _new_tensor(Tensor)
     # numpy gives a scalar, not a 0-d array, for some results on 0-d inputs
@@ -444,13 +338,6 @@ def _record(
     return out
 
 
-def _backward_as_tangent(rule: Callable[..., tuple]) -> Callable[..., Any]:
-    def tangent(dots, out, *inputs):
-        return rule(dots[0], out, *inputs)[0]
-
-    return tangent
-
-
 def _push_tangent(
     out: Tensor, parents: tuple[Tensor, ...], rule: Callable, tangent: Callable | str | None
 ) -> None:
@@ -472,41 +359,11 @@ def _push_tangent(
     tangents[out] = np.asarray(tangent(dots, out.data, *[p.data for p in parents]))
 
 
-def _data(x: Any) -> Any:
-    """The raw value behind ``x``: a Tensor's array, or ``x`` itself."""
-    return x.data if isinstance(x, Tensor) else x
+def _backward_as_tangent(rule: Callable[..., tuple]) -> Callable[..., Any]:
+    def tangent(dots, out, *inputs):
+        return rule(dots[0], out, *inputs)[0]
 
-
-def _as_float_array(data: Any, dtype: Any) -> np.ndarray:
-    """A fresh float32 or float64 array from ``data``, or a clear error."""
-    if isinstance(data, Tensor):
-        data = data.data
-    if dtype is not None:
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"dtype must be float32 or float64, not {dtype!r}") from None
-        if dtype not in _FLOAT_DTYPES:
-            raise TypeError(f"dtype must be float32 or float64, not {dtype}")
-    try:
-        array = np.asarray(data)
-    except ValueError as error:  # ragged nested lists
-        raise ValueError(f"cannot make a tensor from {_short(data)}: {error}") from None
-    kind = array.dtype.kind
-    if kind not in "biuf":
-        what = {"c": "complex numbers", "O": "Python objects", "U": "strings", "S": "bytes"}
-        raise TypeError(
-            f"a Tensor holds real numbers, but {_short(data)} has "
-            f"{what.get(kind, f'dtype {array.dtype}')}; convert it first"
-        )
-    if dtype is None:
-        dtype = array.dtype if array.dtype in _FLOAT_DTYPES else np.dtype(np.float64)
-    return np.array(array, dtype=dtype, copy=True)
-
-
-def _short(data: Any) -> str:
-    text = repr(data)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return tangent
 
 
 # ------------------------------------------------------------------ the backward pass
@@ -599,6 +456,24 @@ def _leading_to(order: list[Tensor], targets: set[Tensor]) -> list[Tensor]:
     return [node for node in order if node in leads]
 
 
+def _keep_gradient(node: Tensor, g: np.ndarray) -> None:
+    """Add ``g`` to ``node.grad``, making sure no two nodes end up sharing one array.
+
+    A ``.grad`` must be the node's own, so that changing one in place cannot change
+    another.  Rules may return the very array they were given (``a + b`` passes ``g`` on to
+    both inputs): ``backpropagate`` copies those.  Rules may also return a view of some
+    other array (``reshape`` does): copied here.
+    """
+    if node.grad is not None:
+        node.grad = np.asarray(node.grad + g)
+    elif type(g) is not np.ndarray:  # a numpy scalar, from a 0-d computation
+        node.grad = np.array(g)
+    elif g.base is not None:  # a view: its memory belongs to another array
+        node.grad = g.copy()
+    else:
+        node.grad = g
+
+
 def initial_gradient(out: Tensor, grad: Any, caller: str = "backward") -> np.ndarray:
     """The gradient a backward pass starts from: ``grad``, or 1 for a one-element output.
     ``caller`` names the function in errors: "backward" (``grad``) or "grad" (``grad_output``)."""
@@ -611,30 +486,12 @@ def initial_gradient(out: Tensor, grad: Any, caller: str = "backward") -> np.nda
                 f".sum() or .mean()), or pass {argument} with the output's shape"
             )
         return np.ones_like(out.data)
-    seed = np.array(_data(grad), dtype=out.dtype, copy=True)
+    seed = np.array(data_of(grad), dtype=out.dtype, copy=True)
     if seed.shape != out.shape:
         raise ValueError(
             f"{caller}(): {argument} has shape {seed.shape} but the output has shape {out.shape}"
         )
     return seed
-
-
-def _keep_gradient(node: Tensor, g: np.ndarray) -> None:
-    """Add ``g`` to ``node.grad``, making sure no two nodes end up sharing one array.
-
-    A ``.grad`` must be the node's own, so that changing one in place cannot change
-    another.  Rules may return the very array they were given (``a + b`` passes ``g`` on to
-    both inputs): ``backpropagate`` copies those.  Rules may also
-    return a view of some other array (``reshape`` does): copied here.
-    """
-    if node.grad is not None:
-        node.grad = np.asarray(node.grad + g)
-    elif type(g) is not np.ndarray:  # a numpy scalar, from a 0-d computation
-        node.grad = np.array(g)
-    elif g.base is not None:  # a view: its memory belongs to another array
-        node.grad = g.copy()
-    else:
-        node.grad = g
 
 
 def _wrong_shape(node: Tensor, parent: Tensor, g: Any) -> RuntimeError:
@@ -645,4 +502,44 @@ def _wrong_shape(node: Tensor, parent: Tensor, g: Any) -> RuntimeError:
     )
 
 
-from . import ops  # noqa: E402  (ops needs Tensor, defined above)
+# ------------------------------------------------------------------ values
+
+
+def data_of(x: Any) -> Any:
+    """The value behind ``x``: a Tensor's array, or ``x`` itself (an array or a number).
+
+    Rules use it for masks and other constants, which are plain arrays even when the rule
+    runs on Tensors."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _as_float_array(data: Any, dtype: Any) -> np.ndarray:
+    """A fresh float32 or float64 array from ``data``, or a clear error."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"dtype must be float32 or float64, not {dtype!r}") from None
+        if dtype not in _FLOAT_DTYPES:
+            raise TypeError(f"dtype must be float32 or float64, not {dtype}")
+    try:
+        array = np.asarray(data)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"cannot make a tensor from {_short(data)}: {error}") from None
+    kind = array.dtype.kind
+    if kind not in "biuf":
+        what = {"c": "complex numbers", "O": "Python objects", "U": "strings", "S": "bytes"}
+        raise TypeError(
+            f"a Tensor holds real numbers, but {_short(data)} has "
+            f"{what.get(kind, f'dtype {array.dtype}')}; convert it first"
+        )
+    if dtype is None:
+        dtype = array.dtype if array.dtype in _FLOAT_DTYPES else np.dtype(np.float64)
+    return np.array(array, dtype=dtype, copy=True)
+
+
+def _short(data: Any) -> str:
+    text = repr(data)
+    return text if len(text) <= 60 else text[:57] + "..."
