@@ -9,8 +9,9 @@ from .autodiff import checkpoint, grad, graph_memory, hessian, hvp, jvp
 from .dual import Dual
 from .engine import Value
 from .gradcheck import GradcheckError, gradcheck
+from .modes import enable_grad, is_grad_enabled, no_grad
 from .ops import concatenate, stack, where
-from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad
+from .tensor import Tensor
 
 __all__ = [
     "Value",

@@ -1,7 +1,9 @@
 """The functional side of autodiff: gradients as values, forward mode, checkpointing.
 
 ``Tensor.backward()`` adds gradients into ``.grad``.  The functions here return them instead,
-which is what you need to go further:
+which is what you need to go further.  Both run the same backward pass,
+``tensor.backpropagate``; ``grad`` only asks it for some nodes' gradients instead.
+
 
 * ``grad(output, inputs, create_graph=True)`` records the backward pass itself as a graph, so
   the gradient can be differentiated again: second derivatives, ``hvp`` (Hessian times a
@@ -23,20 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
-from .tensor import (
-    INPUTS,
-    Tensor,
-    _check_saved_values,
-    _ForwardMode,
-    _initial_gradient,
-    _record,
-    _Version,
-    _wrong_shape,
-    enable_grad,
-    is_grad_enabled,
-    no_grad,
-)
+from .inplace import INPUTS
+from .modes import enable_grad, forward_mode, is_grad_enabled, tangent_of
+from .tensor import Tensor, backpropagate, initial_gradient, make_node
 
 __all__ = ["grad", "hvp", "hessian", "jvp", "checkpoint", "graph_memory"]
 
@@ -78,7 +69,7 @@ def grad(
             "from requires grad (or it was computed under no_grad)"
         )
     seed = _seed(output, grad_output, create_graph)
-    found = _backpropagate(output, seed, inputs, create_graph)
+    found = backpropagate(output, seed, inputs, create_graph)
     results: list[Tensor | None] = []
     for i, x in enumerate(inputs):
         g = found.get(x)
@@ -101,49 +92,8 @@ def _seed(output: Tensor, grad_output: Any, create_graph: bool) -> Any:
                 f"{output.shape}"
             )
         return grad_output  # kept as a Tensor: the result may be differentiated along it
-    seed = _initial_gradient(output, grad_output, "grad")
+    seed = initial_gradient(output, grad_output, "grad")
     return Tensor._constant(seed) if create_graph else seed
-
-
-def _backpropagate(output: Tensor, seed: Any, inputs: list[Tensor], create_graph: bool):
-    """The backward pass from ``output``, visiting only the nodes that lead to ``inputs``;
-    returns each input's gradient (an array, or a Tensor when ``create_graph``)."""
-    order = output.topological_order()
-    wanted = set(inputs)
-    leads: set[Tensor] = set()  # nodes with a path down to some input
-    for node in order:  # inputs before the nodes computed from them
-        if node in wanted or any(p in leads for p in node._parents):
-            leads.add(node)
-    pending: dict[Tensor, Any] = {output: seed}
-    found: dict[Tensor, Any] = {}
-    with enable_grad() if create_graph else no_grad():
-        for node in reversed(order):
-            if node not in leads:
-                continue
-            g = pending.pop(node, None)
-            if g is None:
-                continue
-            if node in wanted:
-                found[node] = g  # and go on: another input may lie below this one
-            if node._backward is None:
-                continue
-            if node._saved_at != _Version.clock:  # changed in place since the op ran?
-                _check_saved_values(node)
-            parents = node._parents
-            if create_graph:
-                grads = node._backward(g, node, *parents)
-            else:
-                grads = node._backward(g, node.data, *[p.data for p in parents])
-            for parent, pg in zip(parents, grads):
-                if pg is None or parent not in leads:
-                    continue
-                if pg.shape != parent.shape:
-                    raise _wrong_shape(node, parent, pg)
-                if pg.dtype != parent.dtype:
-                    pg = ops.astype(pg, parent.dtype) if create_graph else pg.astype(parent.dtype)
-                earlier = pending.get(parent)
-                pending[parent] = pg if earlier is None else earlier + pg
-    return found
 
 
 def hvp(fn: Callable[[Tensor], Tensor], x: Any, v: Any) -> Tensor:
@@ -210,38 +160,32 @@ def jvp(fn: Callable[..., Any], primals: Any, tangents: Any) -> tuple[Any, Any]:
     ``fn`` times the tangents, computed alongside the values by each op's tangent rule.
     Tensors that ``fn`` uses without receiving them (weights, say) are constants.
     """
-    if _ForwardMode.token is not None:
-        raise NotImplementedError("jvp: a jvp inside another jvp is not supported")
     single = not isinstance(primals, list | tuple)
     primals = [primals] if single else list(primals)
     tangents = [tangents] if single else list(tangents)
-    if len(tangents) != len(primals):
-        raise ValueError(f"jvp: {len(primals)} primal(s) but {len(tangents)} tangent(s)")
-    token = object()
-    inputs = []
-    for i, (p, t) in enumerate(zip(primals, tangents)):
-        x = Tensor._constant(p.data) if isinstance(p, Tensor) else Tensor(p)
-        dot = np.array(t.data if isinstance(t, Tensor) else t, dtype=x.dtype)
-        if dot.shape != x.shape:
-            raise ValueError(
-                f"jvp: tangent {i} has shape {dot.shape} but its primal has shape {x.shape}"
-            )
-        x._tangent = (token, dot)
-        inputs.append(x)
-    _ForwardMode.token = token
-    try:
+    with forward_mode() as pushed:
+        if len(tangents) != len(primals):
+            raise ValueError(f"jvp: {len(primals)} primal(s) but {len(tangents)} tangent(s)")
+        inputs = []
+        for i, (p, t) in enumerate(zip(primals, tangents)):
+            x = Tensor._constant(p.data) if isinstance(p, Tensor) else Tensor(p)
+            dot = np.array(t.data if isinstance(t, Tensor) else t, dtype=x.dtype)
+            if dot.shape != x.shape:
+                raise ValueError(
+                    f"jvp: tangent {i} has shape {dot.shape} but its primal has shape {x.shape}"
+                )
+            pushed[x] = dot
+            inputs.append(x)
         outputs = fn(*inputs)
-    finally:
-        _ForwardMode.token = None
-    many = isinstance(outputs, list | tuple)
-    results = list(outputs) if many else [outputs]
-    out_tangents = []
-    for y in results:
-        if not isinstance(y, Tensor):
-            raise TypeError(f"jvp: fn must return Tensors, not {type(y).__name__}")
-        stored = getattr(y, "_tangent", None)
-        dot = stored[1] if stored is not None and stored[0] is token else np.zeros_like(y.data)
-        out_tangents.append(Tensor._constant(np.array(dot, dtype=y.dtype)))
+        many = isinstance(outputs, list | tuple)
+        results = list(outputs) if many else [outputs]
+        out_tangents = []
+        for y in results:
+            if not isinstance(y, Tensor):
+                raise TypeError(f"jvp: fn must return Tensors, not {type(y).__name__}")
+            dot = pushed.get(y)
+            dot = np.zeros_like(y.data) if dot is None else dot
+            out_tangents.append(Tensor._constant(np.array(dot, dtype=y.dtype)))
     if many:
         return tuple(results), tuple(out_tangents)
     return outputs, out_tangents[0]
@@ -291,12 +235,12 @@ def checkpoint(fn: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
         return tuple(_raw(each, recording) for each in grads)
 
     # Under jvp, fn's own ops have computed the output's tangent already.
-    inner = getattr(out, "_tangent", None)
+    inner = tangent_of(out)
 
     def tangent(dots, result, *values):
-        return np.zeros_like(result) if inner is None else inner[1]
+        return np.zeros_like(result) if inner is None else inner
 
-    return _record("checkpoint", out.data, parents, backward, tangent, saves=INPUTS)
+    return make_node(out.data, "checkpoint", parents, backward, tangent, saves=INPUTS)
 
 
 def _outer_leaves(out: Tensor, inputs: Sequence[Tensor]) -> list[Tensor]:

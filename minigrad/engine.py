@@ -224,59 +224,55 @@ class Value:
     def backward(self) -> None:
         """Add d(self)/d(node) to the ``grad`` of every node this Value was computed from.
 
-        The output's own gradient is seeded with 1.0 (d(self)/d(self) = 1).  Nodes are
-        visited in reverse topological order, so by the time a node passes its gradient on
-        to its operands, every path through it has already contributed.
+        The chain rule, node by node.  The output's own gradient is 1.0 (d(self)/d(self) =
+        1).  Nodes are visited in reverse topological order, so by the time a node's turn
+        comes, every node computed from it has sent its share back: its gradient, gathered
+        in ``pending``, is complete.  It is added to the node's ``grad``, and each operand
+        receives ``local derivative * gradient`` into its own pending sum.
 
         Gradients *accumulate*, as in PyTorch: calling ``backward()`` twice without zeroing
-        adds the same gradients again, so every ``grad`` is then twice the derivative.  That
-        needs one precaution: a result passes its ``grad`` on to its operands, so a gradient
-        left in it by an earlier pass would be passed on again.  Those are set aside while
-        this pass runs and added back after it.
+        adds the same gradients again, so every ``grad`` is then twice the derivative.  What
+        a pass sends on comes from ``pending``, never from ``grad``, so a gradient left by an
+        earlier pass is never sent on twice.  The tensor engine's ``backpropagate`` is the
+        same walk, with arrays.
         """
-        order = self.topological_order()
-        earlier = [(node, node.grad) for node in order if node._a is not None and node.grad]
-        for node, _ in earlier:
-            node.grad = 0.0
-        self.grad += 1.0
-        for node in reversed(order):
+        pending = {self: 1.0}
+        for node in reversed(self.topological_order()):
+            grad = pending.pop(node)  # complete: every node computed from it came first
+            node.grad += grad
             a = node._a
             if a is None:  # a leaf: nothing to pass on
                 continue
-            grad = node.grad
-            a.grad += node._da * grad  # the chain rule
+            pending[a] = pending.get(a, 0.0) + node._da * grad  # the chain rule
             b = node._b
             if b is not None:
-                b.grad += node._db * grad
-        for node, grad in earlier:
-            node.grad += grad
+                pending[b] = pending.get(b, 0.0) + node._db * grad
 
     def topological_order(self) -> list[Value]:
         """Every node of the graph once, each after all of its operands, ending with self.
 
         A depth-first search that keeps its own stack instead of recursing, so a graph a
         million nodes deep needs no more than Python's default recursion limit.  A node is
-        looked at twice: when first reached, its operands go on the stack above it; when it
-        is on top again, they are all in the order, so it goes in too.
+        met twice: when first reached, it goes back on the stack under a marker (None), with
+        its operands above; when the marker comes off again, the operands are all in the
+        order, so the node goes in too.
         """
         order: list[Value] = []
-        expanded: set[Value] = set()  # nodes whose operands have been put on the stack
-        placed: set[Value] = set()  # nodes already in `order`
-        stack = [self]
+        visited: set[Value] = set()
+        stack: list[Value | None] = [self]
         while stack:
-            node = stack[-1]
-            if node not in expanded:
-                expanded.add(node)
+            node = stack.pop()
+            if node is None:  # the marker under a node's operands: they are all placed now
+                order.append(stack.pop())
+            elif node not in visited:  # (a node reached by two paths is on the stack twice)
+                visited.add(node)
+                stack.append(node)  # back on the stack, under its operands
+                stack.append(None)
                 a, b = node._a, node._b
-                if b is not None and b not in expanded:
+                if b is not None and b not in visited:
                     stack.append(b)
-                if a is not None and a not in expanded:
+                if a is not None and a not in visited:
                     stack.append(a)
-            else:
-                stack.pop()
-                if node not in placed:  # a node reached by two paths is on the stack twice
-                    placed.add(node)
-                    order.append(node)
         return order
 
 

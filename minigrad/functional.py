@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from .inplace import INPUTS, OUTPUT
 from .ops import _exp_of, _sigmoid_of, _stable_sigmoid, _tensor
-from .tensor import INPUTS, OUTPUT, SAME_AS_BACKWARD, Tensor, _record
+from .tensor import SAME_AS_BACKWARD, Tensor, make_node
 
 __all__ = [
     "linear",
@@ -77,7 +78,7 @@ def linear(x: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return moved + dots[2] if bias else moved
 
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return _record("linear", data, parents, backward, tangent, INPUTS)
+    return make_node(data, "linear", parents, backward, tangent, INPUTS)
 
 
 def _dot(a: Any, b: Any) -> Any:
@@ -107,7 +108,7 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
         return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
 
     # The Jacobian is symmetric, so J v and v J are the same formula.
-    return _record("softmax", data, (x,), backward, SAME_AS_BACKWARD, OUTPUT)
+    return make_node(data, "softmax", (x,), backward, SAME_AS_BACKWARD, OUTPUT)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
@@ -127,7 +128,7 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     def tangent(dots, out, x):
         return dots[0] - (np.exp(out) * dots[0]).sum(axis=axis, keepdims=True)
 
-    return _record("log_softmax", data, (x,), backward, tangent, OUTPUT)
+    return make_node(data, "log_softmax", (x,), backward, tangent, OUTPUT)
 
 
 def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
@@ -188,7 +189,7 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
             return moved.mean()
         return moved.sum() if reduction == "sum" else moved.reshape(out.shape)
 
-    return _record("cross_entropy", np.asarray(data), (logits,), backward, tangent, INPUTS)
+    return make_node(np.asarray(data), "cross_entropy", (logits,), backward, tangent, INPUTS)
 
 
 def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> Tensor:
@@ -249,7 +250,7 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str =
         moved = (_stable_sigmoid(x) - y) * dots[0]
         return moved.mean() if reduction == "mean" else moved.sum() if reduction == "sum" else moved
 
-    return _record("bce_with_logits", np.asarray(data), (logits,), backward, tangent, INPUTS)
+    return make_node(np.asarray(data), "bce_with_logits", (logits,), backward, tangent, INPUTS)
 
 
 # ------------------------------------------------------------------ checks

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from .engine import Value
-from .tensor import Tensor, no_grad
+from .modes import no_grad
+from .tensor import Tensor
 
 __all__ = ["gradcheck", "GradcheckError", "GradcheckResult"]
 

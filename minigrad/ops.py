@@ -1,6 +1,7 @@
 """The tensor operations: each forward computation beside its backward and tangent rules.
 
-Every op computes its result with numpy and records two rules:
+Every op computes its result with numpy and records it with ``tensor.make_node``, along
+with two rules:
 
 * the backward rule ``rule(g, out, *inputs)``: given the gradient ``g`` of the loss with
   respect to the result, it returns the gradient with respect to each input (reverse mode:
@@ -11,15 +12,22 @@ Every op computes its result with numpy and records two rules:
 
 ``out`` and ``inputs`` are the values of the result and of the inputs, in the order of the
 op's parents.  Each op also declares which of those values its backward rule reads
-(``saves=``), so that the backward pass can refuse values changed in place since.
+(``saves=``), so that the backward pass can refuse values changed in place since (see
+``inplace.py``).
+
+These functions are also the Tensor's operators and methods: ``a + b`` is ``add(a, b)``,
+``a.sum()`` is ``sum(a)``.  The last section of this module attaches them to the class.
+The five arithmetic operators share one code path (``_arithmetic``): each writes its
+derivatives once, as the gradient for each input, and a number mixed in (``x * 2.0``) is
+folded into the rule rather than becoming a node.
 
 A backward rule usually runs on numpy arrays.  When the backward pass is itself recorded
 (``minigrad.grad(..., create_graph=True)``), the same rule runs on Tensors, and its result
 can be differentiated again.  So rules stick to what arrays and Tensors both understand
-(arithmetic, ``@``, ``.sum``, ``.reshape``, ``.transpose``, indexing, ``.shape``) and reach
-the few numpy functions they need through the ``_..._of`` helpers below, which pick the
-Tensor op for a Tensor.  Masks (where relu is active, which elements won a max) are
-constants, read from the data as plain arrays.
+(arithmetic, ``@``, ``.sum``, ``.reshape``, ``.transpose``, ``.astype``, indexing,
+``.shape``) and reach the few numpy functions they need through the ``_..._of`` helpers
+below, which pick the Tensor op for a Tensor.  Masks (where relu is active, which elements
+won a max) are constants, read from the data as plain arrays (``data_of``).
 
 Two helpers carry the ideas that every rule shares:
 
@@ -38,20 +46,21 @@ from __future__ import annotations
 
 import builtins
 import numbers
+import operator
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .tensor import (
+from .inplace import (
     INPUTS,
     INPUTS_AND_OUTPUT,
+    NOTHING,
     OUTPUT,
-    SAME_AS_BACKWARD,
-    Tensor,
-    _record,
-    _share_buffer,
+    change_in_place,
+    share_buffer,
 )
+from .tensor import SAME_AS_BACKWARD, Tensor, data_of, make_node
 
 __all__ = [
     "add",
@@ -95,9 +104,13 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)
 
 
-def _plain(x: Any) -> Any:
-    """numpy scalars as Python numbers: ``float32_tensor * np.float64(2)`` then stays
+def _number(x: Any) -> float | int | None:
+    """``x`` as a plain Python number if it is a number, else None.
+
+    numpy scalars become Python numbers: ``float32_tensor * np.float64(2)`` then stays
     float32, as ``float32_tensor * 2.0`` does (and as in PyTorch)."""
+    if not _is_number(x):
+        return None
     return x.item() if isinstance(x, np.generic) else x
 
 
@@ -194,11 +207,6 @@ def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
 # Rules run on arrays or on Tensors (see the module docstring); these pick the right one.
 
 
-def _array(x: Any) -> Any:
-    """The plain value of ``x``, for masks and other constants."""
-    return x.data if isinstance(x, Tensor) else x
-
-
 def _exp_of(x: Any) -> Any:
     return exp(x) if isinstance(x, Tensor) else np.exp(x)
 
@@ -218,99 +226,150 @@ def _broadcast_of(g: Any, shape: tuple[int, ...]) -> Any:
 
 
 def _zeros_like_of(x: Any) -> Any:
-    zeros = np.zeros_like(_array(x))
+    zeros = np.zeros_like(data_of(x))
     return Tensor._constant(zeros) if isinstance(x, Tensor) else zeros
 
 
 # ------------------------------------------------------------------ arithmetic
+# The five arithmetic operators share one code path, ``_arithmetic``.  Each gives it its
+# forward computation and, written once, the gradient for each of its two inputs: ``g``
+# times the derivative of the result with respect to that input, elementwise
+# (``grad_a(g, out, a, b)`` and ``grad_b``).  ``_Arithmetic`` makes the rules for two
+# tensors out of those; ``_arithmetic`` uses them, or the one a number leaves.
+
+
+class _Arithmetic:
+    """One of ``+ - * / **``, as ``_arithmetic`` needs it.
+
+    ``symbol`` and ``name`` name the op (in the graph, and in shape errors); ``forward``
+    computes it (Python's operator, which numpy implements); ``grad_a`` and ``grad_b`` are
+    its gradients; and ``saves`` says what its backward rule reads (see inplace.py) in each
+    of three cases: two tensors, a number on the right (``x * 2``: only ``grad_a`` is
+    needed) and a number on the left (``2 * x``: only ``grad_b``).  A number never changes,
+    so a rule that reads only the number reads nothing that needs checking.
+
+    For two tensors, the backward rule sums each gradient back to its input's shape (undoing
+    broadcasting), and the tangent rule adds the two up: an elementwise op's Jacobian is
+    diagonal, so pushing tangents forward multiplies them by the same local derivatives
+    that pulling a gradient back does.
+    """
+
+    def __init__(self, symbol, name, forward, grad_a, grad_b, saves) -> None:
+        self.symbol = symbol
+        self.name = name
+        self.forward = forward
+        self.grad_a = grad_a
+        self.grad_b = grad_b
+        # (two tensors, a number on the right, a number on the left)
+        self.saves, self.saves_with_number_b, self.saves_with_number_a = saves
+
+        def backward(g, out, a, b):
+            ga, gb = grad_a(g, out, a, b), grad_b(g, out, a, b)
+            return (  # summed back to each input's shape, where broadcasting changed it
+                ga if ga.shape == a.shape else _unbroadcast(ga, a.shape),
+                gb if gb.shape == b.shape else _unbroadcast(gb, b.shape),
+            )
+
+        def tangent(dots, out, a, b):
+            return grad_a(dots[0], out, a, b) + grad_b(dots[1], out, a, b)
+
+        self.backward = backward
+        self.tangent = tangent
+
+
+def _arithmetic(op: _Arithmetic, a: Any, b: Any) -> Tensor:
+    """``a op b``: two tensors (an array becomes a constant tensor), or a tensor and a number.
+
+    A number is folded into the rule instead of becoming a node of the graph: ``x * 2.0``
+    records one input, x, and its rule computes x's gradient alone, from ``grad_a`` with the
+    number for b.  (Nothing would ever flow into the number; PyTorch does the same.)
+    """
+    if type(a) is not Tensor or type(b) is not Tensor:  # two tensors go straight on
+        number = _number(b)
+        if number is not None:  # x * 2.0
+            return _with_number_b(op, a, number)
+        number = _number(a)
+        if number is not None:  # 2.0 * x
+            return _with_number_a(op, number, b)
+        a, b = _pair(a, b)
+    try:
+        data = op.forward(a.data, b.data)
+    except ValueError:
+        raise _shape_error(op.name, a, b) from None
+    return make_node(data, op.symbol, (a, b), op.backward, op.tangent, op.saves)
+
+
+def _with_number_b(op: _Arithmetic, a: Tensor, b: float) -> Tensor:
+    grad_a = op.grad_a
+
+    def rule(g, out, a):
+        return (grad_a(g, out, a, b),)
+
+    symbol = f"**{b}" if op is _POW else op.symbol  # x ** 2 shows as "**2"
+    data = op.forward(a.data, b)
+    return make_node(data, symbol, (a,), rule, SAME_AS_BACKWARD, op.saves_with_number_b)
+
+
+def _with_number_a(op: _Arithmetic, a: float, b: Tensor) -> Tensor:
+    grad_b = op.grad_b
+
+    def rule(g, out, b):
+        return (grad_b(g, out, a, b),)
+
+    data = op.forward(a, b.data)
+    return make_node(data, op.symbol, (b,), rule, SAME_AS_BACKWARD, op.saves_with_number_a)
 
 
 def add(a: Any, b: Any) -> Tensor:
     """``a + b``.  d/da = d/db = 1: the gradient passes through to both, summed back to
     each input's shape."""
-    if _is_number(b):
-        b = _plain(b)
-        return _record("+", a.data + b, (a,), _pass_gradient, SAME_AS_BACKWARD)
-    if _is_number(a):
-        a = _plain(a)
-        return _record("+", a + b.data, (b,), _pass_gradient, SAME_AS_BACKWARD)
-    a, b = _pair(a, b)
-    try:
-        data = a.data + b.data
-    except ValueError:
-        raise _shape_error("add", a, b) from None
-    return _record("+", data, (a, b), _add_backward, _add_tangent)
+    return _arithmetic(_ADD, a, b)
 
 
-def _add_backward(g, out, a, b):
-    return _unbroadcast(g, a.shape), _unbroadcast(g, b.shape)
+def _pass_on(g, out, a, b):
+    return g
 
 
-def _add_tangent(dots, out, a, b):
-    return dots[0] + dots[1]
+def _negate(g, out, a, b):
+    return -g
 
 
-def _pass_gradient(g, out, a):
-    return (g,)
+# Neither gradient reads a value: only shapes.
+_ADD = _Arithmetic("+", "add", operator.add, _pass_on, _pass_on, (NOTHING, NOTHING, NOTHING))
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """``a - b``.  d/da = 1, d/db = -1."""
-    if _is_number(b):
-        b = _plain(b)
-        return _record("-", a.data - b, (a,), _pass_gradient, SAME_AS_BACKWARD)
-    if _is_number(a):
-        a = _plain(a)
-        return _record("-", a - b.data, (b,), _negate_gradient, SAME_AS_BACKWARD)
-    a, b = _pair(a, b)
-    try:
-        data = a.data - b.data
-    except ValueError:
-        raise _shape_error("sub", a, b) from None
-    return _record("-", data, (a, b), _sub_backward, _sub_tangent)
+    return _arithmetic(_SUB, a, b)
 
 
-def _sub_backward(g, out, a, b):
-    return _unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)
+_SUB = _Arithmetic("-", "sub", operator.sub, _pass_on, _negate, (NOTHING, NOTHING, NOTHING))
 
 
-def _sub_tangent(dots, out, a, b):
-    return dots[0] - dots[1]
+def neg(a: Tensor) -> Tensor:
+    """``-a``.  d/da = -1."""
+    return make_node(-a.data, "neg", (a,), _negate_gradient, SAME_AS_BACKWARD)
 
 
 def _negate_gradient(g, out, a):
     return (-g,)
 
 
-def neg(a: Tensor) -> Tensor:
-    """``-a``.  d/da = -1."""
-    return _record("neg", -a.data, (a,), _negate_gradient, SAME_AS_BACKWARD)
-
-
 def mul(a: Any, b: Any) -> Tensor:
     """``a * b``.  d/da = b, d/db = a: each input's gradient is ``g`` times the other."""
-    if _is_number(b):
-        b = _plain(b)
-        rule = lambda g, out, a: (g * b,)  # noqa: E731
-        return _record("*", a.data * b, (a,), rule, SAME_AS_BACKWARD)
-    if _is_number(a):
-        a = _plain(a)
-        rule = lambda g, out, b: (g * a,)  # noqa: E731
-        return _record("*", a * b.data, (b,), rule, SAME_AS_BACKWARD)
-    a, b = _pair(a, b)
-    try:
-        data = a.data * b.data
-    except ValueError:
-        raise _shape_error("mul", a, b) from None
-    return _record("*", data, (a, b), _mul_backward, _mul_tangent, INPUTS)
+    return _arithmetic(_MUL, a, b)
 
 
-def _mul_backward(g, out, a, b):
-    return _unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape)
+def _mul_grad_a(g, out, a, b):
+    return g * b
 
 
-def _mul_tangent(dots, out, a, b):
-    return dots[0] * b + a * dots[1]
+def _mul_grad_b(g, out, a, b):
+    return g * a
+
+
+# Each gradient reads the other input: with a number, that is the number.
+_MUL = _Arithmetic("*", "mul", operator.mul, _mul_grad_a, _mul_grad_b, (INPUTS, NOTHING, NOTHING))
 
 
 def div(a: Any, b: Any) -> Tensor:
@@ -318,28 +377,21 @@ def div(a: Any, b: Any) -> Tensor:
 
     Division by zero follows IEEE arithmetic (``inf`` or ``nan``), with numpy's warning.
     """
-    if _is_number(b):
-        b = _plain(b)
-        rule = lambda g, out, a: (g / b,)  # noqa: E731
-        return _record("/", a.data / b, (a,), rule, SAME_AS_BACKWARD)
-    if _is_number(a):
-        a = _plain(a)
-        rule = lambda g, out, b: (-g * (a / b / b),)  # noqa: E731
-        return _record("/", a / b.data, (b,), rule, SAME_AS_BACKWARD, INPUTS)
-    a, b = _pair(a, b)
-    try:
-        data = a.data / b.data
-    except ValueError:
-        raise _shape_error("div", a, b) from None
-    return _record("/", data, (a, b), _div_backward, _div_tangent, INPUTS)
+    return _arithmetic(_DIV, a, b)
 
 
-def _div_backward(g, out, a, b):
-    return _unbroadcast(g / b, a.shape), _unbroadcast(-g * (a / b / b), b.shape)
+def _div_grad_a(g, out, a, b):
+    return g / b
 
 
-def _div_tangent(dots, out, a, b):
-    return dots[0] / b - dots[1] * (a / b / b)
+def _div_grad_b(g, out, a, b):
+    return -g * (a / b / b)
+
+
+# d/da reads b; d/db reads a and b, so a number divided by a tensor reads the tensor.
+_DIV = _Arithmetic(
+    "/", "div", operator.truediv, _div_grad_a, _div_grad_b, (INPUTS, NOTHING, INPUTS)
+)
 
 
 def pow(a: Any, b: Any) -> Tensor:
@@ -350,48 +402,34 @@ def pow(a: Any, b: Any) -> Tensor:
     -inf, but 0**b is flat there).  A negative base with a fractional exponent gives nan,
     with numpy's warning.
     """
-    if _is_number(b):
-        b = _plain(b)
-        rule = lambda g, out, a: (_pow_base_grad(g, a, b),)  # noqa: E731
-        return _record(f"**{b}", a.data**b, (a,), rule, SAME_AS_BACKWARD, INPUTS)
-    if _is_number(a):
-        a = _plain(a)
-        rule = lambda g, out, b: (_pow_exp_grad(g, out, a, b),)  # noqa: E731
-        return _record("**", a**b.data, (b,), rule, SAME_AS_BACKWARD, INPUTS_AND_OUTPUT)
-    a, b = _pair(a, b)
-    try:
-        with np.errstate(invalid="warn"):
-            data = a.data**b.data
-    except ValueError:
-        raise _shape_error("pow", a, b) from None
-    return _record("**", data, (a, b), _pow_backward, _pow_tangent, INPUTS_AND_OUTPUT)
+    return _arithmetic(_POW, a, b)
 
 
-def _pow_backward(g, out, a, b):
-    return (
-        _unbroadcast(_pow_base_grad(g, a, b), a.shape),
-        _unbroadcast(_pow_exp_grad(g, out, a, b), b.shape),
-    )
-
-
-def _pow_tangent(dots, out, a, b):
-    return _pow_base_grad(dots[0], a, b) + _pow_exp_grad(dots[1], out, a, b)
-
-
-def _pow_base_grad(g, a, b):
+def _pow_grad_a(g, out, a, b):
     """``g`` times d(a**b)/da."""
-    if _is_number(b):
-        b = _plain(b)
-        return _zeros_like_of(g * a) if b == 0 else g * (b * a ** (b - 1))
+    number = _number(b)
+    if number is not None:
+        return _zeros_like_of(g * a) if number == 0 else g * (number * a ** (number - 1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _where_of(_array(b) == 0, 0.0, g * (b * a ** (b - 1)))
+        return _where_of(data_of(b) == 0, 0.0, g * (b * a ** (b - 1)))
 
 
-def _pow_exp_grad(g, out, a, b):
+def _pow_grad_b(g, out, a, b):
     """``g`` times d(a**b)/db."""
-    flat = (_array(a) == 0) & (_array(b) >= 0)
+    flat = (data_of(a) == 0) & (data_of(b) >= 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         return g * _where_of(flat, 0.0, out * _log_of(a))
+
+
+# d/da reads a and b; d/db reads the output, a and b.
+_POW = _Arithmetic(
+    "**",
+    "pow",
+    operator.pow,
+    _pow_grad_a,
+    _pow_grad_b,
+    (INPUTS_AND_OUTPUT, INPUTS, INPUTS_AND_OUTPUT),
+)
 
 
 # ------------------------------------------------------------------ matrix product
@@ -428,7 +466,7 @@ def matmul(a: Any, b: Any) -> Tensor:
         gb = _unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape) if need_b else None
         return ga, gb
 
-    return _record("@", data, (a, b), backward, _matmul_tangent, INPUTS)
+    return make_node(data, "@", (a, b), backward, _matmul_tangent, INPUTS)
 
 
 def _matmul_tangent(dots, out, a, b):
@@ -456,7 +494,7 @@ def _matmul_error(a: Tensor, b: Tensor) -> ValueError:
 
 def exp(a: Tensor) -> Tensor:
     """``e**a``.  d/da = e**a: the output itself, so the rule reuses it."""
-    return _record("exp", np.exp(a.data), (a,), _exp_backward, SAME_AS_BACKWARD, OUTPUT)
+    return make_node(np.exp(a.data), "exp", (a,), _exp_backward, SAME_AS_BACKWARD, OUTPUT)
 
 
 def _exp_backward(g, out, a):
@@ -465,7 +503,7 @@ def _exp_backward(g, out, a):
 
 def log(a: Tensor) -> Tensor:
     """Natural log.  d/da = 1/a.  log(0) = -inf and log(a < 0) = nan, with numpy's warning."""
-    return _record("log", np.log(a.data), (a,), _log_backward, SAME_AS_BACKWARD, INPUTS)
+    return make_node(np.log(a.data), "log", (a,), _log_backward, SAME_AS_BACKWARD, INPUTS)
 
 
 def _log_backward(g, out, a):
@@ -474,7 +512,7 @@ def _log_backward(g, out, a):
 
 def tanh(a: Tensor) -> Tensor:
     """tanh.  d/da = 1 - tanh(a)**2, from the output.  numpy's tanh is exact in both tails."""
-    return _record("tanh", np.tanh(a.data), (a,), _tanh_backward, SAME_AS_BACKWARD, OUTPUT)
+    return make_node(np.tanh(a.data), "tanh", (a,), _tanh_backward, SAME_AS_BACKWARD, OUTPUT)
 
 
 def _tanh_backward(g, out, a):
@@ -488,19 +526,19 @@ def relu(a: Tensor) -> Tensor:
     The mask of active elements is a constant: its own derivative is 0 wherever defined,
     so a second derivative of relu is 0.
     """
-    return _record("relu", np.maximum(a.data, 0), (a,), _relu_backward, SAME_AS_BACKWARD, OUTPUT)
+    return make_node(np.maximum(a.data, 0), "relu", (a,), _relu_backward, SAME_AS_BACKWARD, OUTPUT)
 
 
 def _relu_backward(g, out, a):
     # The output is >= 0 or nan, so `out != 0` is 1 where it is positive or nan.
     # Multiplying by the 0/1 mask is an order of magnitude faster than np.where here.
-    return (g * np.asarray(_array(out) != 0),)
+    return (g * np.asarray(data_of(out) != 0),)
 
 
 def sigmoid(a: Tensor) -> Tensor:
     """1 / (1 + e**-x).  d/da = s * (1 - s), from the output s."""
-    return _record(
-        "sigmoid", _stable_sigmoid(a.data), (a,), _sigmoid_backward, SAME_AS_BACKWARD, OUTPUT
+    return make_node(
+        _stable_sigmoid(a.data), "sigmoid", (a,), _sigmoid_backward, SAME_AS_BACKWARD, OUTPUT
     )
 
 
@@ -529,11 +567,11 @@ def _sigmoid_backward(g, out, a):
 
 def abs(a: Tensor) -> Tensor:
     """|a|.  d/da = sign(a), which is 0 at a == 0, and at nan (as in PyTorch)."""
-    return _record("abs", np.abs(a.data), (a,), _abs_backward, SAME_AS_BACKWARD, INPUTS)
+    return make_node(np.abs(a.data), "abs", (a,), _abs_backward, SAME_AS_BACKWARD, INPUTS)
 
 
 def _abs_backward(g, out, a):
-    a = _array(a)
+    a = data_of(a)
     return (g * np.subtract(a > 0, a < 0, dtype=np.result_type(a, np.int8)),)  # nan: 0 - 0
 
 
@@ -544,9 +582,9 @@ def astype(a: Tensor, dtype: Any) -> Tensor:
         raise TypeError(f"astype: a Tensor holds float32 or float64, not {dtype}")
     if dtype == a.dtype:
         return a
-    return _record(
-        "astype",
+    return make_node(
         a.data.astype(dtype),
+        "astype",
         (a,),
         lambda g, out, a: (astype(g, a.dtype) if isinstance(g, Tensor) else g.astype(a.dtype),),
         lambda dots, out, a: dots[0].astype(dtype),
@@ -562,9 +600,9 @@ def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     reduced axes."""
     axes = _axes(axis, a.ndim, "sum")
     data = a.data.sum(axis=axes, keepdims=keepdims)
-    return _record(
-        "sum",
+    return make_node(
         np.asarray(data),
+        "sum",
         (a,),
         lambda g, out, a: (_expand(g, a.shape, axes, keepdims),),
         lambda dots, out, a: dots[0].sum(axis=axes, keepdims=keepdims),
@@ -576,9 +614,9 @@ def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     axes = _axes(axis, a.ndim, "mean")
     count = int(np.prod([a.shape[i] for i in axes]))
     data = a.data.mean(axis=axes, keepdims=keepdims)
-    return _record(
-        "mean",
+    return make_node(
         np.asarray(data),
+        "mean",
         (a,),
         lambda g, out, a: (_expand(g, a.shape, axes, keepdims) / count,),
         lambda dots, out, a: dots[0].sum(axis=axes, keepdims=keepdims) / count,
@@ -604,7 +642,7 @@ def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 
     def winners(out, a):
         """Where the maxima are (a 0/1 mask), and how many share each maximum."""
-        a, out = _array(a), _array(out)
+        a, out = data_of(a), data_of(out)
         kept = out if keepdims else out.reshape(_kept_shape(a.shape, axes))
         mask = np.asarray(a == kept)
         if np.isnan(kept).any():  # a nan maximum: the nans are the winners
@@ -620,7 +658,7 @@ def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
         mask, count = winners(out, a)
         return (dots[0] * mask / count).sum(axis=axes, keepdims=keepdims)
 
-    return _record("max", data, (a,), backward, tangent, INPUTS_AND_OUTPUT)
+    return make_node(data, "max", (a,), backward, tangent, INPUTS_AND_OUTPUT)
 
 
 # ------------------------------------------------------------------ shapes
@@ -638,14 +676,14 @@ def reshape(a: Tensor, shape: Sequence[int]) -> Tensor:
             f"reshape: cannot reshape a tensor of shape {a.shape} ({a.data.size} elements) "
             f"into {tuple(shape)}"
         ) from None
-    out = _record(
-        "reshape",
+    out = make_node(
         data,
+        "reshape",
         (a,),
         lambda g, out, a: (g.reshape(a.shape),),
         lambda dots, out, a: dots[0].reshape(out.shape),
     )
-    return _share_buffer(out, a)
+    return share_buffer(out, a)
 
 
 def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
@@ -661,14 +699,14 @@ def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
         )
     axes = tuple(int(i) % a.ndim for i in axes)
     inverse = tuple(int(i) for i in np.argsort(axes))
-    out = _record(
-        "transpose",
+    out = make_node(
         a.data.transpose(axes),
+        "transpose",
         (a,),
         lambda g, out, a: (g.transpose(inverse),),
         lambda dots, out, a: dots[0].transpose(axes),
     )
-    return _share_buffer(out, a)
+    return share_buffer(out, a)
 
 
 def broadcast_to(a: Any, shape: Sequence[int]) -> Tensor:
@@ -683,14 +721,14 @@ def broadcast_to(a: Any, shape: Sequence[int]) -> Tensor:
         data = np.broadcast_to(a.data, shape)
     except ValueError:
         raise ValueError(f"broadcast_to: shape {a.shape} does not broadcast to {shape}") from None
-    out = _record(
-        "broadcast_to",
+    out = make_node(
         data,
+        "broadcast_to",
         (a,),
         lambda g, out, a: (_unbroadcast(g, a.shape),),
         lambda dots, out, a: np.broadcast_to(dots[0], shape),
     )
-    return _share_buffer(out, a)
+    return share_buffer(out, a)
 
 
 def getitem(a: Tensor, index: Any) -> Tensor:
@@ -712,8 +750,8 @@ def getitem(a: Tensor, index: Any) -> Tensor:
             return (scatter(g, index, a.shape),)
         return (_scatter_array(g, index, a.shape),)
 
-    out = _record("index", np.asarray(data), (a,), backward, lambda dots, out, a: dots[0][index])
-    return _share_buffer(out, a)
+    out = make_node(np.asarray(data), "index", (a,), backward, lambda dots, out, a: dots[0][index])
+    return share_buffer(out, a)
 
 
 def scatter(g: Any, index: Any, shape: Sequence[int]) -> Tensor:
@@ -722,9 +760,9 @@ def scatter(g: Any, index: Any, shape: Sequence[int]) -> Tensor:
     g = _tensor(g)
     index = _index(index)
     shape = tuple(shape)
-    return _record(
-        "scatter",
+    return make_node(
         _scatter_array(g.data, index, shape),
+        "scatter",
         (g,),
         lambda gg, out, g: (gg[index],),
         lambda dots, out, g: _scatter_array(dots[0], index, shape),
@@ -747,18 +785,18 @@ def put(a: Tensor, index: Any, value: Any) -> Tensor:
     index = _index(index)
     data = np.array(a.data)
     try:
-        data[index] = _array(value)
+        data[index] = data_of(value)
     except (IndexError, ValueError) as error:
         raise ValueError(
             f"setting a tensor of shape {a.shape} at {index!r} to a value of shape "
-            f"{np.shape(_array(value))}: {error}"
+            f"{np.shape(data_of(value))}: {error}"
         ) from None
     written = np.zeros(a.shape, dtype=bool)
     written[index] = True
     if _is_number(value) or not isinstance(value, Tensor):
-        return _record(
-            "put",
+        return make_node(
             data,
+            "put",
             (a,),
             lambda g, out, a: (_where_of(written, 0.0, g),),
             lambda dots, out, a: np.where(written, 0.0, dots[0]),
@@ -772,7 +810,7 @@ def put(a: Tensor, index: Any, value: Any) -> Tensor:
         moved[index] = dots[1]
         return moved
 
-    return _record("put", data, (a, value), backward, tangent)
+    return make_node(data, "put", (a, value), backward, tangent)
 
 
 def _index(index: Any) -> tuple:
@@ -809,7 +847,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     def tangent(dots, out, *inputs):
         return np.concatenate(dots, axis=ax)
 
-    return _record("concatenate", data, tuple(tensors), backward, tangent)
+    return make_node(data, "concatenate", tuple(tensors), backward, tangent)
 
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
@@ -825,7 +863,7 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     def tangent(dots, out, *inputs):
         return np.stack(dots, axis=ax)
 
-    return _record("stack", data, tuple(tensors), backward, tangent)
+    return make_node(data, "stack", tuple(tensors), backward, tangent)
 
 
 def _join(join, items: Sequence[Any], axis: int, op: str) -> tuple[list[Tensor], np.ndarray]:
@@ -863,7 +901,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     a = a if _is_number(a) else _tensor(a, like)
     b = b if _is_number(b) else _tensor(b, like)
     try:
-        data = np.where(cond, _value(a), _value(b))
+        data = np.where(cond, data_of(a), data_of(b))
     except ValueError:
         shapes = f"{cond.shape}, {_shape(a)} and {_shape(b)}"
         raise ValueError(f"where: shapes {shapes} do not broadcast") from None
@@ -883,12 +921,149 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         db = dots.pop(0) if isinstance(b, Tensor) else 0.0
         return np.where(cond, da, db)
 
-    return _record("where", data, parents, backward, tangent)
-
-
-def _value(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return make_node(data, "where", parents, backward, tangent)
 
 
 def _shape(x: Any) -> tuple[int, ...]:
     return x.shape if isinstance(x, Tensor) else ()
+
+
+# ------------------------------------------------------------------ Tensor's operators
+# The ops above are Tensor's operators and methods: ``a + b`` calls ``add(a, b)``,
+# ``a.exp()`` calls ``exp(a)``.  They are attached to the class here rather than written in
+# it (in tensor.py) because this module needs Tensor: tensor.py cannot import this module
+# back without the two importing each other.
+
+Tensor.__add__ = add
+Tensor.__sub__ = sub
+Tensor.__mul__ = mul
+Tensor.__truediv__ = div
+Tensor.__pow__ = pow
+Tensor.__matmul__ = matmul
+Tensor.__neg__ = neg
+Tensor.__getitem__ = getitem
+Tensor.exp = exp
+Tensor.log = log
+Tensor.tanh = tanh
+Tensor.relu = relu
+Tensor.sigmoid = sigmoid
+Tensor.abs = abs
+Tensor.astype = astype
+Tensor.sum = sum
+Tensor.mean = mean
+Tensor.max = max
+
+
+# With a number or an array on the left (``2 * x``), Python calls ``x.__rmul__(2)``.
+
+
+def _radd(self: Tensor, other: Any) -> Tensor:
+    return add(other, self)
+
+
+def _rsub(self: Tensor, other: Any) -> Tensor:
+    return sub(other, self)
+
+
+def _rmul(self: Tensor, other: Any) -> Tensor:
+    return mul(other, self)
+
+
+def _rtruediv(self: Tensor, other: Any) -> Tensor:
+    return div(other, self)
+
+
+def _rpow(self: Tensor, other: Any) -> Tensor:
+    return pow(other, self)
+
+
+def _rmatmul(self: Tensor, other: Any) -> Tensor:
+    return matmul(other, self)
+
+
+Tensor.__radd__ = _radd
+Tensor.__rsub__ = _rsub
+Tensor.__rmul__ = _rmul
+Tensor.__rtruediv__ = _rtruediv
+Tensor.__rpow__ = _rpow
+Tensor.__rmatmul__ = _rmatmul
+
+
+# ``x += y`` changes x's data where it lies (every view of it sees the change) and counts
+# the change in x's version; inside a recorded graph, x also becomes a new node, ``add``
+# applied to its old value (see inplace.py).  Optimizers do this to parameters under
+# no_grad().
+
+
+def _iadd(self: Tensor, other: Any) -> Tensor:
+    return change_in_place(self, add, other, "+=")
+
+
+def _isub(self: Tensor, other: Any) -> Tensor:
+    return change_in_place(self, sub, other, "-=")
+
+
+def _imul(self: Tensor, other: Any) -> Tensor:
+    return change_in_place(self, mul, other, "*=")
+
+
+def _itruediv(self: Tensor, other: Any) -> Tensor:
+    return change_in_place(self, div, other, "/=")
+
+
+def _ipow(self: Tensor, other: Any) -> Tensor:
+    return change_in_place(self, pow, other, "**=")
+
+
+def _setitem(self: Tensor, index: Any, value: Any) -> None:
+    """``t[index] = value``: ``put`` written into t."""
+    change_in_place(self, lambda t, v: put(t, index, v), value, "[...] =")
+
+
+Tensor.__iadd__ = _iadd
+Tensor.__isub__ = _isub
+Tensor.__imul__ = _imul
+Tensor.__itruediv__ = _itruediv
+Tensor.__ipow__ = _ipow
+Tensor.__setitem__ = _setitem
+
+
+# Methods that take their arguments as numpy's do.
+
+
+def _reshape(self: Tensor, *shape: Any) -> Tensor:
+    """``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
+    if len(shape) == 1 and isinstance(shape[0], tuple | list):
+        shape = tuple(shape[0])
+    return reshape(self, shape)
+
+
+def _transpose(self: Tensor, *axes: Any) -> Tensor:
+    """``t.transpose()`` (all axes reversed), ``t.transpose(1, 0, 2)`` or
+    ``t.transpose((1, 0, 2))``."""
+    if len(axes) == 1 and isinstance(axes[0], tuple | list | None):
+        axes = None if axes[0] is None else tuple(axes[0])
+    return transpose(self, axes or None)
+
+
+def _swapaxes(self: Tensor, axis1: int, axis2: int) -> Tensor:
+    """The two axes exchanged: a transpose."""
+    for axis in (axis1, axis2):
+        if not -self.ndim <= axis < self.ndim:
+            raise ValueError(
+                f"swapaxes: axis {axis} is out of range for a tensor of shape {self.shape}"
+            )
+    axes = list(range(self.ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(self, tuple(axes))
+
+
+def _all_axes_reversed(self: Tensor) -> Tensor:
+    """All axes reversed, as numpy's ``.T`` (for a matrix: the transpose)."""
+    return transpose(self, None)
+
+
+Tensor.reshape = _reshape
+Tensor.transpose = _transpose
+Tensor.swapaxes = _swapaxes
+Tensor.T = property(_all_axes_reversed)

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, _bump_version
+from .inplace import bump_version
+from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
@@ -106,7 +107,7 @@ class SGD(Optimizer):
                     v += (1 - self.dampening) * g
                 g = g + self.momentum * v if self.nesterov else v
             p.data -= self.lr * g
-            _bump_version(p)
+            bump_version(p)
 
 
 class Adam(Optimizer):
@@ -165,7 +166,7 @@ class Adam(Optimizer):
             v += (1 - beta2) * (g * g)
             denominator = np.sqrt(v) / root_correction + self.eps
             p.data -= step_size * (m / denominator)
-            _bump_version(p)
+            bump_version(p)
 
 
 def _check_nonnegative(name: str, value: Any) -> None:

@@ -1,15 +1,31 @@
-"""The tensor engine: the same idea as ``Value``, one numpy array per node instead of one float.
+"""The tensor engine's core: the Tensor, how an op records itself, and the backward pass.
 
-A ``Tensor`` holds ``data`` (a numpy array), and, when it was computed from tensors that
-require gradients, the tensors it came from (``_parents``) and a backward rule.  The rule is a
+A ``Tensor`` is the same idea as ``Value``, one numpy array per node instead of one float.
+It holds ``data`` (a numpy array), and, when it was computed from tensors that require
+gradients, the tensors it came from (``_parents``) and a backward rule.  The rule is a
 function ``rule(g, out, *inputs) -> grads``: given the gradient ``g`` of the loss with respect
 to this node's output, and the values of the output and of the inputs, it returns the gradient
 with respect to each input.  That is the chain rule once more, now with arrays: where the
 scalar engine multiplied by a local derivative, a tensor rule applies the transpose of the
 op's Jacobian to ``g``, without ever building the Jacobian.
 
-The rules themselves live beside their forward computations in ``ops.py``; this module holds
-the Tensor class, the switch that turns recording off (``no_grad``), and the backward pass.
+This module holds three things, in the order a gradient meets them:
+
+* ``Tensor``: the node itself, what it is and where it came from;
+* ``make_node``: how every op records its result, as a node of the graph (unless ``no_grad``
+  is on, or no input requires grad), and under ``jvp`` its tangent too;
+* ``backpropagate``: the one backward pass, behind both ``Tensor.backward()`` and
+  ``minigrad.grad()``.
+
+Where the rest lives:
+
+* every op, with its backward and tangent rules beside its forward computation, is in
+  ``ops.py``, which also gives Tensor its operators: ``a + b`` is ``ops.add(a, b)``, ``a.exp()``
+  is ``ops.exp(a)``.  (ops.py needs Tensor, so the operators are attached to the class there
+  rather than written in it: this module never imports ops.py.)
+* changes in place (``x += 1``), and the version counters that keep the backward pass from
+  reading values changed since an op ran, are in ``inplace.py``;
+* the switches ``no_grad`` and forward mode are in ``modes.py``.
 
 Design notes, for the curious:
 
@@ -22,11 +38,6 @@ Design notes, for the curious:
   counting as soon as its last reference goes.
 * Numbers mixed into an op (``x * 2.0``) are folded into the rule instead of becoming graph
   nodes: no gradient is computed for something that cannot have one.
-* Rules read the values of inputs and outputs when backward runs, not copies taken when the
-  op ran.  So a value changed in place in between (``y += 1``) would silently give wrong
-  gradients.  Each op declares what its rule reads (``saves=``), every buffer counts its
-  changes in place (its version, shared by the views of it), and backward refuses a rule
-  whose values have changed, as PyTorch does.
 * ``backward()`` runs the rules on arrays.  ``minigrad.grad(..., create_graph=True)`` runs
   the very same rules on Tensors, which records the backward pass as a graph of its own:
   that is all higher-order gradients take.
@@ -34,21 +45,15 @@ Design notes, for the curious:
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Tensor", "no_grad", "enable_grad", "is_grad_enabled"]
+from .inplace import NOTHING, Version, check_saved_values, share_buffer
+from .modes import ForwardMode, GradMode, enable_grad, no_grad
 
-# What a backward rule reads besides the incoming gradient, declared by each op: the values
-# of its inputs, of its output, of both, or of neither (``a + b`` needs only shapes).  The
-# backward pass checks exactly these for changes made in place after the op ran.
-NOTHING: tuple[str, ...] = ()
-INPUTS = ("inputs",)
-OUTPUT = ("output",)
-INPUTS_AND_OUTPUT = ("inputs", "output")
+__all__ = ["Tensor", "make_node", "backpropagate", "initial_gradient", "data_of"]
 
 # The tangent rule of an op of one input with a diagonal Jacobian (the elementwise ops):
 # pushing a tangent forward multiplies it by the same local derivative that pulling a
@@ -56,117 +61,6 @@ INPUTS_AND_OUTPUT = ("inputs", "output")
 SAME_AS_BACKWARD = "same as backward"
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-# ------------------------------------------------------------------ recording on and off
-
-
-class _GradMode:
-    """Whether new results record the graph (one flag for the whole program)."""
-
-    enabled = True
-
-
-class _SetGradMode(contextlib.ContextDecorator):
-    """Set grad mode on entry and restore the earlier mode on exit.
-
-    The earlier modes go on a stack, not in one attribute: as a decorator, one instance
-    serves every call, and a decorated function may call itself.
-    """
-
-    mode = True
-
-    def __new__(cls, func: Callable | None = None) -> Any:
-        # `@no_grad` without parentheses, as PyTorch allows: Python hands over the function.
-        self = super().__new__(cls)
-        if func is None:
-            return self
-        if not callable(func):
-            raise TypeError(
-                f"{cls.__name__}() takes no arguments (used as @{cls.__name__} it decorates a "
-                f"function), not {func!r}"
-            )
-        self.__init__()
-        return self(func)
-
-    def __init__(self, func: Callable | None = None) -> None:
-        self._earlier: list[bool] = []
-
-    def __enter__(self) -> _SetGradMode:
-        self._earlier.append(_GradMode.enabled)
-        _GradMode.enabled = self.mode
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._earlier.pop()
-
-
-class no_grad(_SetGradMode):  # noqa: N801 (PyTorch's name)
-    """Compute without recording a graph: results never require grad.
-
-    Use it for evaluation and for optimizer updates.  No graph means no memory held for a
-    backward pass that will never come.  Works as ``with no_grad():`` and as ``@no_grad()``
-    (or ``@no_grad``).
-    The mode is one switch for the whole program (not one per thread, as in PyTorch).
-    """
-
-    mode = False
-
-
-class enable_grad(_SetGradMode):  # noqa: N801 (PyTorch's name)
-    """Record the graph again inside a ``no_grad`` block."""
-
-    mode = True
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside ``no_grad()``."""
-    return _GradMode.enabled
-
-
-class _ForwardMode:
-    """The forward-mode pass under way, if any (see ``minigrad.jvp``).
-
-    While ``token`` is set, every op also computes the tangent of its result from the
-    tangents of its inputs.  A tensor's tangent is stored with the token of the pass that
-    computed it, so a tangent left over from an earlier pass is never mistaken for one of
-    this pass.
-    """
-
-    token: object | None = None
-
-
-class _Version:
-    """How many times a data buffer was changed in place, and when it last was.
-
-    Shared by every tensor that looks at the same buffer (a tensor, its reshapes, slices,
-    transposes and detached copies), so that a change through any of them is seen by all.
-
-    "When" is read on a clock that every change in place, anywhere, moves on by one.  An op
-    notes the clock's time as it records itself; at backward, a value it saved is unchanged
-    if its buffer's last change came before that time.  And if the clock has not moved at
-    all since (the usual case: a training step changes its weights only after backward),
-    nothing can have changed, which takes one comparison to see.
-    """
-
-    __slots__ = ("count", "shared", "changed_at")
-
-    clock = 0  # changes in place so far, in the whole program
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.shared = False  # True once a second tensor looks at the buffer
-        self.changed_at = 0  # the clock's time at the last change
-
-
-def _bump_version(tensor: Tensor) -> int:
-    """Count a change in place of ``tensor``'s data (and so of every view of it)."""
-    if tensor._counter is None:
-        tensor._counter = _Version()
-    _Version.clock += 1
-    tensor._counter.count += 1
-    tensor._counter.changed_at = _Version.clock
-    return tensor._counter.count
 
 
 # ------------------------------------------------------------------ the Tensor
@@ -182,6 +76,13 @@ class Tensor:
 
     ``data`` is float64 unless ``dtype="float32"`` is asked for (or a float32 array is
     given).  Integers and booleans are converted to floats; anything else is refused.
+
+    The class below is the node: its data, its gradient, its place in the graph and the
+    backward pass.  What computes with it, the operators (``+ - * / ** @``, ``-t``,
+    ``t[i]``, ``+=`` and the other in-place operators) and the methods ``exp log tanh relu
+    sigmoid abs sum mean max reshape transpose swapaxes T astype``, are the functions of
+    ``ops.py`` of the same name (``+`` is ``ops.add``), written there beside their backward
+    rules and attached to this class at the end of that module.
     """
 
     __slots__ = (
@@ -195,8 +96,6 @@ class Tensor:
         "_saves",
         "_saved_at",
         "_counter",
-        "_rebased_at",
-        "_tangent",
         "__weakref__",
     )
     # numpy must not treat a Tensor as an array of objects: ``array * tensor`` then calls
@@ -210,12 +109,12 @@ class Tensor:
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.label = label
-        self._op = ""
-        self._parents: tuple[Tensor, ...] = ()
-        self._backward: Callable[..., tuple] | None = None
-        self._saves = NOTHING
-        self._saved_at: int | None = None  # the _Version.clock when the op ran
-        self._counter: _Version | None = None
+        self._op = ""  # the op that computed it ("" for a leaf)
+        self._parents: tuple[Tensor, ...] = ()  # the tensors it was computed from, in order
+        self._backward: Callable[..., tuple] | None = None  # the op's backward rule
+        self._saves = NOTHING  # what the rule reads (see inplace.py)
+        self._saved_at: int | None = None  # the Version.clock when the op was recorded
+        self._counter: Version | None = None  # its buffer's changes in place, once any
 
     # ---------------------------------------------------------------- what it is
 
@@ -298,7 +197,7 @@ class Tensor:
         The data is shared, not copied (as in PyTorch): changing the detached tensor in
         place changes this one too, and counts as a change of this one's version.
         """
-        return _share_buffer(Tensor._constant(self.data), self)
+        return share_buffer(Tensor._constant(self.data), self)
 
     def topological_order(self) -> list[Tensor]:
         """Every node that requires grad, each after all of its inputs, ending with self.
@@ -307,21 +206,19 @@ class Tensor:
         not require grad are left out, since nothing flows into them.
         """
         order: list[Tensor] = []
-        expanded: set[Tensor] = set()
-        placed: set[Tensor] = set()
-        stack = [self]
+        visited: set[Tensor] = set()
+        stack: list[Tensor | None] = [self]
         while stack:
-            node = stack[-1]
-            if node not in expanded:
-                expanded.add(node)
+            node = stack.pop()
+            if node is None:  # the marker under a node's inputs: they are all placed now
+                order.append(stack.pop())
+            elif node not in visited:
+                visited.add(node)
+                stack.append(node)  # back on the stack, under its inputs
+                stack.append(None)
                 for parent in reversed(node._parents):
-                    if parent.requires_grad and parent not in expanded:
+                    if parent.requires_grad and parent not in visited:
                         stack.append(parent)
-            else:
-                stack.pop()
-                if node not in placed:
-                    placed.add(node)
-                    order.append(node)
         return order
 
     def backward(self, grad: Any = None) -> None:
@@ -334,53 +231,14 @@ class Tensor:
         Gradients accumulate across calls, as in PyTorch, until they are reset (for
         example with an optimizer's ``zero_grad()``).  The graph is kept, so backward can run
         again.  Each node's gradient is gathered in full before its rule runs, so a second
-        pass never re-sends an earlier one.
+        pass never re-sends an earlier one.  The pass itself is ``backpropagate``, below.
         """
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: none of the tensors it "
                 "was computed from has requires_grad=True (or it was computed under no_grad)"
             )
-        seed = _initial_gradient(self, grad)
-        pending: dict[Tensor, np.ndarray] = {self: seed}
-        now = _Version.clock
-        for node in reversed(self.topological_order()):
-            g = pending.pop(node, None)
-            if g is None:  # no gradient reached it (requires_grad was set after the op)
-                continue
-            if node.grad is None and type(g) is np.ndarray and g.base is None:
-                node.grad = g  # the common case of _keep_gradient, without calling it
-            else:
-                _keep_gradient(node, g)
-            rule = node._backward
-            if rule is None:  # a leaf
-                continue
-            if node._saved_at != now:  # something was changed in place since the op ran
-                _check_saved_values(node)
-            parents = node._parents
-            if len(parents) == 1:  # the common cases, without building a list
-                grads = rule(g, node.data, parents[0].data)
-            elif len(parents) == 2:
-                grads = rule(g, node.data, parents[0].data, parents[1].data)
-            else:
-                grads = rule(g, node.data, *[p.data for p in parents])
-            for parent, pg in zip(parents, grads):
-                if pg is None or not parent.requires_grad:
-                    continue
-                data = parent.data
-                if pg.shape != data.shape:
-                    raise _wrong_shape(node, parent, pg)
-                if pg.dtype != data.dtype:
-                    pg = pg.astype(data.dtype)
-                earlier = pending.get(parent)
-                if earlier is not None:
-                    pending[parent] = earlier + pg
-                elif pg is g:  # passed on unchanged (as by +): g is this node's .grad too
-                    pending[parent] = pg.copy()
-                else:
-                    pending[parent] = pg
-
-    # ---------------------------------------------------------------- construction helpers
+        backpropagate(self, initial_gradient(self, grad))
 
     @staticmethod
     def _constant(data: np.ndarray) -> Tensor:
@@ -398,242 +256,44 @@ class Tensor:
         out._counter = None
         return out
 
-    # ---------------------------------------------------------------- operators
-    # Each is a thin door into ops.py, where the forward computation and its backward rule
-    # stand side by side.
+    # ---------------------------------------------------------------- comparisons
+    # Comparisons give constant boolean tensors: masks, never differentiable.
 
-    def __add__(self, other: Any) -> Tensor:
-        return ops.add(self, other)
+    def __lt__(self, other: Any) -> Tensor:
+        return Tensor._constant(self.data < data_of(other))
 
-    def __radd__(self, other: Any) -> Tensor:
-        return ops.add(other, self)
+    def __le__(self, other: Any) -> Tensor:
+        return Tensor._constant(self.data <= data_of(other))
 
-    def __sub__(self, other: Any) -> Tensor:
-        return ops.sub(self, other)
+    def __gt__(self, other: Any) -> Tensor:
+        return Tensor._constant(self.data > data_of(other))
 
-    def __rsub__(self, other: Any) -> Tensor:
-        return ops.sub(other, self)
+    def __ge__(self, other: Any) -> Tensor:
+        return Tensor._constant(self.data >= data_of(other))
 
-    def __mul__(self, other: Any) -> Tensor:
-        return ops.mul(self, other)
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor._constant(self.data == data_of(other))
 
-    def __rmul__(self, other: Any) -> Tensor:
-        return ops.mul(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return ops.div(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.div(other, self)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return ops.pow(self, other)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return ops.pow(other, self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return ops.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.matmul(other, self)
-
-    def __neg__(self) -> Tensor:
-        return ops.neg(self)
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor._constant(self.data != data_of(other))
 
     def __pos__(self) -> Tensor:
         return self
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return ops.getitem(self, index)
-
-    # Comparisons give constant boolean tensors: masks, never differentiable.
-    def __lt__(self, other: Any) -> Tensor:
-        return Tensor._constant(self.data < _data(other))
-
-    def __le__(self, other: Any) -> Tensor:
-        return Tensor._constant(self.data <= _data(other))
-
-    def __gt__(self, other: Any) -> Tensor:
-        return Tensor._constant(self.data > _data(other))
-
-    def __ge__(self, other: Any) -> Tensor:
-        return Tensor._constant(self.data >= _data(other))
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._constant(self.data == _data(other))
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return Tensor._constant(self.data != _data(other))
-
-    # ---------------------------------------------------------------- in place
-    # ``x += y`` changes x's data where it lies (every view of it sees the change) and counts
-    # the change in x's version.  Optimizers do this to parameters under no_grad().
-
-    def __iadd__(self, other: Any) -> Tensor:
-        return self._change_in_place(ops.add, other, "+=")
-
-    def __isub__(self, other: Any) -> Tensor:
-        return self._change_in_place(ops.sub, other, "-=")
-
-    def __imul__(self, other: Any) -> Tensor:
-        return self._change_in_place(ops.mul, other, "*=")
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        return self._change_in_place(ops.div, other, "/=")
-
-    def __ipow__(self, other: Any) -> Tensor:
-        return self._change_in_place(ops.pow, other, "**=")
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._change_in_place(lambda t, v: ops.put(t, index, v), value, "[...] =")
-
-    def _change_in_place(self, op: Callable[..., Tensor], other: Any, symbol: str) -> Tensor:
-        """Compute ``op(self, other)`` and write the result into self's own data.
-
-        Outside a recorded graph that is all.  Inside one, self also becomes a new graph
-        node, ``op`` applied to its old value, as in PyTorch; its old role in the graph
-        moves to a new tensor object, which keeps the old values when ``op`` needs them.
-        Ops recorded earlier with self as an input can then no longer use it: their backward
-        raises instead of sending gradients down the wrong edge.
-        """
-        if _ForwardMode.token is not None:
-            raise NotImplementedError(
-                f"{symbol}: forward mode (jvp) does not follow in-place operators; "
-                f"write y = y + 1 rather than y += 1 inside the function"
-            )
-        other_requires_grad = isinstance(other, Tensor) and other.requires_grad
-        if not (_GradMode.enabled and (self.requires_grad or other_requires_grad)):
-            self._overwrite(op(self, other).data, symbol)
-            return self
-        if self.requires_grad and self.is_leaf:
-            raise RuntimeError(
-                f"{symbol}: a leaf tensor that requires grad cannot be changed in place while "
-                f"the graph is being recorded (its gradient would describe a value it no "
-                f"longer has); change it under no_grad(), as optimizers do, or compute a new "
-                f"tensor (x = x + 1)"
-            )
-        if self._counter is not None and self._counter.shared:
-            raise RuntimeError(
-                f"{symbol}: this tensor shares its data with another (a view made by reshape, "
-                f"transpose, indexing or detach), and minigrad cannot record an in-place "
-                f"change through a view; compute a new tensor instead (x = x + 1)"
-            )
-        if self._counter is None:
-            self._counter = _Version()
-        old = self._copy_node()
-        # `y += y`: both operands are the old y, so both edges lead to its old role
-        new = op(old, old if other is self else other)
-        if "inputs" in new._saves:  # the new node's rule reads the old values: keep them
-            old.data = old.data.copy()
-            old._counter = None
-        self._overwrite(new.data, symbol)
-        self._rebased_at = _Version.clock
-        self.grad = None
-        self.requires_grad = True
-        self._op = symbol
-        self._parents = new._parents
-        self._backward = new._backward
-        self._saves = new._saves
-        self._saved_at = _Version.clock
-        return self
-
-    def _overwrite(self, values: np.ndarray, symbol: str) -> None:
-        if values.shape != self.shape:
-            raise ValueError(
-                f"{symbol}: the result has shape {values.shape} but the tensor changed in "
-                f"place has shape {self.shape}; an in-place operator cannot change a "
-                f"tensor's shape"
-            )
-        if not self.data.flags.writeable:
-            raise ValueError(
-                f"{symbol}: this tensor's data is read-only (a broadcast view); make a copy first"
-            )
-        np.copyto(self.data, values, casting="same_kind")
-        _bump_version(self)
-
-    def _copy_node(self) -> Tensor:
-        """A new tensor object in self's place in the graph, over the same data."""
-        copy = _new_tensor(Tensor)
-        for name in _NODE_SLOTS:
-            if hasattr(self, name):
-                setattr(copy, name, getattr(self, name))
-        return copy
-
-    # ---------------------------------------------------------------- methods
-
-    def exp(self) -> Tensor:
-        return ops.exp(self)
-
-    def log(self) -> Tensor:
-        return ops.log(self)
-
-    def tanh(self) -> Tensor:
-        return ops.tanh(self)
-
-    def relu(self) -> Tensor:
-        return ops.relu(self)
-
-    def sigmoid(self) -> Tensor:
-        return ops.sigmoid(self)
-
-    def abs(self) -> Tensor:
-        return ops.abs(self)
-
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.sum(self, axis, keepdims)
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.mean(self, axis, keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return ops.max(self, axis, keepdims)
-
-    def reshape(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], tuple | list):
-            shape = tuple(shape[0])
-        return ops.reshape(self, shape)
-
-    def transpose(self, *axes: Any) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], tuple | list | None):
-            axes = None if axes[0] is None else tuple(axes[0])
-        return ops.transpose(self, axes or None)
-
-    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        for axis in (axis1, axis2):
-            if not -self.ndim <= axis < self.ndim:
-                raise ValueError(
-                    f"swapaxes: axis {axis} is out of range for a tensor of shape {self.shape}"
-                )
-        axes = list(range(self.ndim))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return ops.transpose(self, tuple(axes))
-
-    @property
-    def T(self) -> Tensor:  # noqa: N802 (numpy's name)
-        """All axes reversed, as numpy's ``.T`` (for a matrix: the transpose)."""
-        return ops.transpose(self, None)
 
     def argmax(self, axis: int | None = None) -> np.ndarray:
         """Indices of the largest entries (integers, so not differentiable): a numpy array."""
         return self.data.argmax(axis=axis)
 
 
-# ------------------------------------------------------------------ helpers
-
 _new_tensor = object.__new__
 
-# What makes a tensor a node of a graph: moved to a new object when an in-place op turns the
-# tensor into a new node.
-_NODE_SLOTS = (
-    "data", "grad", "requires_grad", "label", "_op", "_parents", "_backward", "_saves",
-    "_saved_at", "_counter", "_rebased_at",
-)  # fmt: skip
+
+# ------------------------------------------------------------------ recording an op
 
 
-def _record(
-    op: str,
+def make_node(
     data: np.ndarray,
+    op: str,
     parents: tuple[Tensor, ...],
     rule: Callable[..., tuple],
     tangent: Callable[..., Any] | str | None = None,
@@ -641,13 +301,16 @@ def _record(
 ) -> Tensor:
     """The result of an op: ``data``, plus its place in the graph when one is being recorded.
 
-    ``rule`` is the op's backward rule, ``tangent`` its forward-mode rule (or
-    ``SAME_AS_BACKWARD``), and ``saves``
-    says which values the backward rule reads (``INPUTS``, ``OUTPUT``, both or
-    ``NOTHING``), so that the backward pass can refuse values changed in place since.
+    ``op`` names the op (``"+"``, ``"exp"``), ``parents`` are its input tensors, in the order
+    its rules take them, and ``rule`` is its backward rule, ``rule(g, out, *inputs)``.
+    ``tangent`` is its forward-mode rule, ``tangent(dots, out, *inputs)`` (or
+    ``SAME_AS_BACKWARD``), and ``saves`` says which values the backward rule reads
+    (``INPUTS``, ``OUTPUT``, both or ``NOTHING``, from inplace.py), so that the backward
+    pass can refuse values changed in place since.
 
     The graph is recorded only when grad mode is on and some input requires grad; otherwise
-    the result is a plain constant, and nothing is kept for a backward pass.
+    the result is a plain constant, and nothing is kept for a backward pass.  Every op goes
+    through here; the scalar engine's ``make_node`` is the same door for Values.
     """
     out = _new_tensor(Tensor)
     # numpy gives a scalar, not a 0-d array, for some results on 0-d inputs
@@ -656,16 +319,16 @@ def _record(
     out.label = ""
     out._op = op
     out._counter = None
-    if _ForwardMode.token is not None:
+    if ForwardMode.tangents is not None:
         _push_tangent(out, parents, rule, tangent)
-    if _GradMode.enabled:
+    if GradMode.enabled:
         for parent in parents:
             if parent.requires_grad:
                 out.requires_grad = True
                 out._parents = parents
                 out._backward = rule
                 out._saves = saves
-                out._saved_at = _Version.clock
+                out._saved_at = Version.clock
                 return out
     out.requires_grad = False
     out._parents = ()
@@ -675,74 +338,12 @@ def _record(
     return out
 
 
-def _check_saved_values(node: Tensor) -> None:
-    """Refuse to run ``node``'s rule on values changed in place since the op ran.
-
-    Two things can go wrong.  A value the rule reads was overwritten: the rule would compute
-    the gradient at the wrong point.  Or an input was itself turned into a new graph node by
-    an in-place op (``x *= 2`` on a tensor in a graph): the edge from ``node`` would then
-    lead into the new node, which is not the value ``node`` was computed from.
-    """
-    then = node._saved_at or 0
-    for parent in node._parents:
-        if parent._counter is None or parent._counter.changed_at <= then:
-            continue
-        if getattr(parent, "_rebased_at", 0) > then:
-            raise _modified_error(node, parent, "an input", rebased=True)
-        if "inputs" in node._saves:
-            raise _modified_error(node, parent, "an input", rebased=False)
-    counter = node._counter
-    if "output" in node._saves and counter is not None and counter.changed_at > then:
-        raise _modified_error(node, node, "the output", rebased=False)
-
-
-def _modified_error(node: Tensor, tensor: Tensor, role: str, rebased: bool) -> RuntimeError:
-    label = f"{tensor.label!r}, " if tensor.label else ""
-    what = f"{role} of {node._op!r} ({label}shape {tensor.shape})"
-    if rebased:
-        why = (
-            f"it was turned into a new graph node by an in-place operator after "
-            f"{node._op!r} used it, so the gradient through {node._op!r} would go astray"
-        )
-    else:
-        why = (
-            f"{node._op!r} saved it for its backward rule, and it was changed in place after "
-            f"that (it is now at version {tensor._version})"
-        )
-    return RuntimeError(
-        f"one of the values needed for gradient computation has been modified by an "
-        f"in-place operation: {what}: {why}. Compute out of place instead (y = y + 1 "
-        f"rather than y += 1), or change the tensor only after backward()"
-    )
-
-
-def _share_buffer(view: Tensor, base: Tensor) -> Tensor:
-    """Make ``view``, whose data looks at ``base``'s buffer, share its version counter."""
-    if not np.may_share_memory(view.data, base.data):
-        return view
-    if base._counter is None:
-        base._counter = _Version()
-    base._counter.shared = True
-    view._counter = base._counter
-    return view
-
-
-def _backward_as_tangent(rule: Callable[..., tuple]) -> Callable[..., Any]:
-    def tangent(dots, out, *inputs):
-        return rule(dots[0], out, *inputs)[0]
-
-    return tangent
-
-
 def _push_tangent(
     out: Tensor, parents: tuple[Tensor, ...], rule: Callable, tangent: Callable | str | None
 ) -> None:
     """Forward mode: the tangent of ``out`` from its parents' tangents, by the op's rule."""
-    token = _ForwardMode.token
-    dots = []
-    for parent in parents:
-        stored = getattr(parent, "_tangent", None)
-        dots.append(stored[1] if stored is not None and stored[0] is token else None)
+    tangents = ForwardMode.tangents
+    dots = [tangents.get(parent) for parent in parents]
     if all(dot is None for dot in dots):
         return  # nothing here depends on the inputs being differentiated
     if tangent is None:
@@ -755,11 +356,160 @@ def _push_tangent(
         np.zeros(parent.shape, parent.dtype) if dot is None else dot
         for parent, dot in zip(parents, dots)
     ]
-    out._tangent = (token, np.asarray(tangent(dots, out.data, *[p.data for p in parents])))
+    tangents[out] = np.asarray(tangent(dots, out.data, *[p.data for p in parents]))
 
 
-def _data(x: Any) -> Any:
-    """The raw value behind ``x``: a Tensor's array, or ``x`` itself."""
+def _backward_as_tangent(rule: Callable[..., tuple]) -> Callable[..., Any]:
+    def tangent(dots, out, *inputs):
+        return rule(dots[0], out, *inputs)[0]
+
+    return tangent
+
+
+# ------------------------------------------------------------------ the backward pass
+
+
+def backpropagate(
+    root: Tensor,
+    seed: Any,
+    targets: Iterable[Tensor] | None = None,
+    create_graph: bool = False,
+) -> dict[Tensor, Any]:
+    """The chain rule, from ``root`` back through its graph: the one backward pass.
+
+    ``seed`` is root's own gradient.  The nodes are visited in reverse topological order,
+    so when a node's turn comes, every node computed from it has sent its share back: its
+    gradient, gathered in ``pending``, is complete.  Its rule then turns that gradient into
+    one for each of its inputs, which are added to theirs.
+
+    Without ``targets`` (what ``Tensor.backward()`` does), each node's gradient is added to
+    its ``.grad``.  With ``targets`` (what ``minigrad.grad()`` does), only the nodes on a
+    path down to a target are visited, no ``.grad`` changes, and the targets' gradients are
+    returned, by target.  With ``create_graph`` (targets only), the rules run on Tensors
+    instead of arrays, so this pass is itself recorded and its results can be
+    differentiated again.
+
+    Three checks keep the rules honest, a line or two each in the loop: values a rule reads
+    must not have changed in place since its op ran (``inplace.check_saved_values``); a
+    gradient must have its input's shape, and takes its input's dtype; and a gradient
+    passed on unchanged (``a + b`` hands ``g`` to both inputs) while it is also the node's
+    ``.grad`` is copied, so that no two nodes share one gradient array.
+    """
+    if create_graph and targets is None:
+        raise ValueError("backpropagate: create_graph returns gradients, so it needs targets")
+    order = root.topological_order()
+    if targets is not None:
+        targets = set(targets)
+        order = _leading_to(order, targets)
+    pending: dict[Tensor, Any] = {root: seed}
+    found: dict[Tensor, Any] = {}
+    now = Version.clock
+    with enable_grad() if create_graph else no_grad():
+        for node in reversed(order):
+            g = pending.pop(node, None)
+            if g is None:  # nothing reached it (requires_grad was set after the op ran)
+                continue
+            if targets is None:
+                if node.grad is None and type(g) is np.ndarray and g.base is None:
+                    node.grad = g  # the common case of _keep_gradient, without calling it
+                else:
+                    _keep_gradient(node, g)
+            elif node in targets:
+                found[node] = g  # and go on: another target may lie below this one
+            if node._backward is None:  # a leaf: nothing to pass on
+                continue
+            if node._saved_at != now:  # something was changed in place since the op ran
+                check_saved_values(node)
+            rule, parents = node._backward, node._parents
+            if create_graph:  # on the Tensors themselves: the rule is recorded
+                grads = rule(g, node, *parents)
+            elif len(parents) == 1:  # on arrays; the common cases without building a list
+                grads = rule(g, node.data, parents[0].data)
+            elif len(parents) == 2:
+                grads = rule(g, node.data, parents[0].data, parents[1].data)
+            else:
+                grads = rule(g, node.data, *[parent.data for parent in parents])
+            for parent, pg in zip(parents, grads):
+                if pg is None or not parent.requires_grad:
+                    continue
+                data = parent.data
+                if pg.shape != data.shape:
+                    raise _wrong_shape(node, parent, pg)
+                if pg.dtype != data.dtype:
+                    pg = pg.astype(data.dtype)
+                earlier = pending.get(parent)
+                if earlier is not None:
+                    pending[parent] = earlier + pg
+                elif pg is node.grad:  # passed on unchanged: the input gets its own copy
+                    pending[parent] = pg.copy()
+                else:
+                    pending[parent] = pg
+    return found
+
+
+def _leading_to(order: list[Tensor], targets: set[Tensor]) -> list[Tensor]:
+    """The nodes of ``order`` with a path down to one of ``targets``, in the same order."""
+    leads: set[Tensor] = set()
+    for node in order:  # inputs before the nodes computed from them
+        if node in targets or any(parent in leads for parent in node._parents):
+            leads.add(node)
+    return [node for node in order if node in leads]
+
+
+def _keep_gradient(node: Tensor, g: np.ndarray) -> None:
+    """Add ``g`` to ``node.grad``, making sure no two nodes end up sharing one array.
+
+    A ``.grad`` must be the node's own, so that changing one in place cannot change
+    another.  Rules may return the very array they were given (``a + b`` passes ``g`` on to
+    both inputs): ``backpropagate`` copies those.  Rules may also return a view of some
+    other array (``reshape`` does): copied here.
+    """
+    if node.grad is not None:
+        node.grad = np.asarray(node.grad + g)
+    elif type(g) is not np.ndarray:  # a numpy scalar, from a 0-d computation
+        node.grad = np.array(g)
+    elif g.base is not None:  # a view: its memory belongs to another array
+        node.grad = g.copy()
+    else:
+        node.grad = g
+
+
+def initial_gradient(out: Tensor, grad: Any, caller: str = "backward") -> np.ndarray:
+    """The gradient a backward pass starts from: ``grad``, or 1 for a one-element output.
+    ``caller`` names the function in errors: "backward" (``grad``) or "grad" (``grad_output``)."""
+    argument = "grad" if caller == "backward" else "grad_output"
+    if grad is None:
+        if out.data.size != 1:
+            raise RuntimeError(
+                f"{caller}() without {argument} works only for a one-element output, but "
+                f"this one has shape {out.shape}: reduce it to a scalar first (e.g. "
+                f".sum() or .mean()), or pass {argument} with the output's shape"
+            )
+        return np.ones_like(out.data)
+    seed = np.array(data_of(grad), dtype=out.dtype, copy=True)
+    if seed.shape != out.shape:
+        raise ValueError(
+            f"{caller}(): {argument} has shape {seed.shape} but the output has shape {out.shape}"
+        )
+    return seed
+
+
+def _wrong_shape(node: Tensor, parent: Tensor, g: Any) -> RuntimeError:
+    return RuntimeError(
+        f"the backward rule of {node._op!r} returned a gradient of shape {g.shape} for an "
+        f"input of shape {parent.shape}: a gradient must have its input's shape (did it "
+        f"forget to sum over broadcast axes?)"
+    )
+
+
+# ------------------------------------------------------------------ values
+
+
+def data_of(x: Any) -> Any:
+    """The value behind ``x``: a Tensor's array, or ``x`` itself (an array or a number).
+
+    Rules use it for masks and other constants, which are plain arrays even when the rule
+    runs on Tensors."""
     return x.data if isinstance(x, Tensor) else x
 
 
@@ -793,52 +543,3 @@ def _as_float_array(data: Any, dtype: Any) -> np.ndarray:
 def _short(data: Any) -> str:
     text = repr(data)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _initial_gradient(out: Tensor, grad: Any, caller: str = "backward") -> np.ndarray:
-    """The gradient the backward pass starts from: ``grad``, or 1 for a one-element output.
-    ``caller`` names the function in errors: "backward" (``grad``) or "grad" (``grad_output``)."""
-    argument = "grad" if caller == "backward" else "grad_output"
-    if grad is None:
-        if out.data.size != 1:
-            raise RuntimeError(
-                f"{caller}() without {argument} works only for a one-element output, but "
-                f"this one has shape {out.shape}: reduce it to a scalar first (e.g. "
-                f".sum() or .mean()), or pass {argument} with the output's shape"
-            )
-        return np.ones_like(out.data)
-    seed = np.array(_data(grad), dtype=out.dtype, copy=True)
-    if seed.shape != out.shape:
-        raise ValueError(
-            f"{caller}(): {argument} has shape {seed.shape} but the output has shape {out.shape}"
-        )
-    return seed
-
-
-def _keep_gradient(node: Tensor, g: np.ndarray) -> None:
-    """Add ``g`` to ``node.grad``, making sure no two nodes end up sharing one array.
-
-    A ``.grad`` must be the node's own, so that changing one in place cannot change
-    another.  Rules may return the very array they were given (``a + b`` passes ``g`` on to
-    both inputs): the backward pass copies those as it passes them on.  Rules may also
-    return a view of some other array (``reshape`` does): copied here.
-    """
-    if node.grad is not None:
-        node.grad = np.asarray(node.grad + g)
-    elif type(g) is not np.ndarray:  # a numpy scalar, from a 0-d computation
-        node.grad = np.array(g)
-    elif g.base is not None:  # a view: its memory belongs to another array
-        node.grad = g.copy()
-    else:
-        node.grad = g
-
-
-def _wrong_shape(node: Tensor, parent: Tensor, g: Any) -> RuntimeError:
-    return RuntimeError(
-        f"the backward rule of {node._op!r} returned a gradient of shape {g.shape} for an "
-        f"input of shape {parent.shape}: a gradient must have its input's shape (did it "
-        f"forget to sum over broadcast axes?)"
-    )
-
-
-from . import ops  # noqa: E402  (ops needs Tensor, defined above)

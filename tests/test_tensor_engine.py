@@ -28,7 +28,7 @@ def _grad_mode_is_restored():
     and switch recording back on for the next one."""
     yield
     if not is_grad_enabled():
-        from minigrad.tensor import _GradMode
+        from minigrad.modes import GradMode as _GradMode
 
         _GradMode.enabled = True
         pytest.fail("the test left grad mode disabled")
@@ -473,7 +473,7 @@ def test_no_grad_decorator_is_reentrant():
     assert depth(2) == 2
     mode = is_grad_enabled()
     if not mode:
-        from minigrad.tensor import _GradMode
+        from minigrad.modes import GradMode as _GradMode
 
         _GradMode.enabled = True
     assert mode, "grad mode stayed disabled after a recursive @no_grad() function returned"
@@ -487,7 +487,7 @@ def test_one_no_grad_object_used_in_nested_blocks_restores_grad_mode():
         assert not is_grad_enabled()
     mode = is_grad_enabled()
     if not mode:
-        from minigrad.tensor import _GradMode
+        from minigrad.modes import GradMode as _GradMode
 
         _GradMode.enabled = True
     assert mode, "grad mode stayed disabled after nested blocks of one no_grad() object"

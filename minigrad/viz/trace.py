@@ -10,9 +10,10 @@ the same nodes again:
 
 * in the engine's own order: ``root.topological_order()``, reversed, exactly the list
   ``backward()`` walks;
-* pushing, at each node, the engine's own local derivatives (``_local_grads`` of a
-  ``Value``) or calling the engine's own backward rule (``_backward`` of a ``Tensor``), with
-  the same additions in the same order;
+* gathering each node's gradient in full before passing it on, as both engines' backward
+  passes do (their *pending* sums), and passing it on with the engine's own local
+  derivatives (``_local_grads`` of a ``Value``) or the engine's own backward rule
+  (``_backward`` of a ``Tensor``), with the same additions in the same order;
 * and then it checks every gradient it arrived at against the ``.grad`` the engine left in
   the graph.  Same operations in the same order give the same floating-point numbers, so
   the check is equality, bit for bit.
@@ -422,6 +423,9 @@ def _engine_order(graph: Graph) -> list[int]:
 
 
 def _replay_values(graph: Graph) -> list[Frame]:
+    """The scalar engine's backward, as it runs it: each node's pending sum, complete when
+    its turn comes, goes into ``grad`` and on to its operands, times each local derivative.
+    One pass from zero leaves each ``grad`` equal to its pending sum, which the frames show."""
     n = len(graph.nodes)
     root = graph.root
     edge_at = {(e.target, e.slot): k for k, e in enumerate(graph.edges)}
@@ -429,7 +433,7 @@ def _replay_values(graph: Graph) -> list[Frame]:
     due = _users_count(graph)
     final = [False] * n
     frames = [Frame("before", None, (), tuple(grads), tuple(final))]
-    grads[root] = 0.0 + 1.0  # backward(): self.grad += 1.0, from 0
+    grads[root] = 1.0  # backward(): pending = {self: 1.0}
     final[root] = due[root] == 0
     frames.append(Frame("seed", root, (), tuple(grads), tuple(final)))
     for i in reversed(_engine_order(graph)):
