@@ -206,7 +206,7 @@ def _functions_and_classes(namespace: dict) -> dict:
 def _behaviour(namespace) -> dict:
     """The entries of a class worth guarding: its methods, properties and other descriptors,
     not its data.  A class attribute can be state that the library itself changes as it
-    runs (``_Version.clock`` counts changes in place, ``_GradMode.enabled`` follows
+    runs (``Version.clock`` counts changes in place, ``GradMode.enabled`` follows
     ``no_grad``): putting that back would report an honest notebook as tampered, and
     turning the clock back would break the very checks it drives."""
     return {
