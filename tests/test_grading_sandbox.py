@@ -140,9 +140,7 @@ def grade_escape(tmp_path: Path, sandbox: str):
             for name in ("HOST_TMP_FILE", "CHECKOUT_FILE"):
                 Path(names[name]).unlink(missing_ok=True)
     graded = nbformat.read(out / "autograded" / "mallory" / LESSON / f"{LESSON}.ipynb", 4)
-    printed = [
-        o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs
-    ]
+    printed = [o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs]
     line = next(t for text in printed for t in text.splitlines() if t.startswith("ESCAPE "))
     tried = json.loads(line.removeprefix("ESCAPE "))
     rows = {r["student_id"]: r for r in read_rows(out / "grades.csv")}
@@ -157,9 +155,7 @@ def needs_bubblewrap():
         pytest.skip(reason)
 
 
-def test_every_escape_is_denied_and_the_notebook_still_earns_full_marks(
-    tmp_path, needs_bubblewrap
-):
+def test_every_escape_is_denied_and_the_notebook_still_earns_full_marks(tmp_path, needs_bubblewrap):
     tried, rows, accepted, left_behind = grade_escape(tmp_path, "bwrap")
     for attempt in (
         "read solutions",
