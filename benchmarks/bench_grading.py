@@ -10,10 +10,12 @@ submissions are graded twice on this machine:
   the tamper checks, feedback for every notebook and the merge into one gradebook.
 
 The figure is the ratio of throughputs (notebooks per minute).  Target (issue 8): at least
-1.7x.  The machine is shared, so its load average is printed before and after, and so is
-the CPU time each run used (its processes and kernels): from those, the ratio two idle
-cores would give, whatever else the machine was doing.  Both runs also check that they
-gave every notebook the same score.
+1.7x.  Then the class is graded once more with ``--sandbox none``: the cost of the bubblewrap
+sandbox is the ratio of the two times (target, issue 19: at most 1.10x), and both must
+write the same grades.csv.  The machine is shared, so its load average is printed before
+and after, and so is the CPU time each run used (its processes and kernels): from those,
+the ratio two idle cores would give, whatever else the machine was doing.  Both runs also
+check that they gave every notebook the same score.
 
     python benchmarks/bench_grading.py [--students 30] [--lessons 01_derivatives ...] [--jobs 2]
 """
@@ -90,10 +92,12 @@ def plain_nbgrader(submissions: Path, scratch: Path, lessons: list[str]) -> tupl
     return time.perf_counter() - start, children_cpu() - cpu
 
 
-def minigrad_grade(submissions: Path, out: Path, jobs: int) -> tuple[float, float]:
+def minigrad_grade(
+    submissions: Path, out: Path, jobs: int, sandbox: str = "auto"
+) -> tuple[float, float]:
     """Seconds, and CPU seconds, of the whole `minigrad-course grade` command."""
     command = [sys.executable, "-m", "minigrad_course.cli", "--root", str(ROOT), "grade"]
-    command += [str(submissions), "--out", str(out), "--jobs", str(jobs)]
+    command += [str(submissions), "--out", str(out), "--jobs", str(jobs), "--sandbox", sandbox]
     cpu, start = children_cpu(), time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -144,6 +148,11 @@ def main() -> None:
         ours, ours_cpu = minigrad_grade(submissions, tmp / "out", args.jobs)
         print(f"  load average after minigrad-course: {load()}")
         differences = same_scores(tmp / "nbgrader", tmp / "out")
+        bare, bare_cpu = minigrad_grade(submissions, tmp / "out-bare", args.jobs, "none")
+        print(f"  load average after minigrad-course --sandbox none: {load()}")
+        same_rows = (tmp / "out" / "grades.csv").read_bytes() == (
+            tmp / "out-bare" / "grades.csv"
+        ).read_bytes()
 
     rate = 60 * count
     print(
@@ -160,6 +169,14 @@ def main() -> None:
         f"{ours_cpu / count:.2f} s ({ours_cpu / serial_cpu - 1:+.0%}); on {args.jobs} idle "
         f"cores the ratio would be at most {args.jobs * serial_cpu / ours_cpu:.2f}x"
     )
+    print(
+        f"  {'minigrad-course grade --sandbox none':<40}{format_seconds(bare)}"
+        f"  sandbox cost: {ours / bare:.2f}x the time, {ours_cpu / bare_cpu:.2f}x the CPU "
+        f"(target: at most 1.10x)"
+    )
+    if not same_rows:
+        print("  the sandboxed and the unsandboxed runs wrote different grades.csv files")
+        sys.exit(1)
     if differences:
         print(f"  {len(differences)} notebook(s) scored differently, e.g. {differences[0]}")
         sys.exit(1)

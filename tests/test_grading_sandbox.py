@@ -113,7 +113,6 @@ def processes_with(marker: str) -> list[int]:
 
 def grade_escape(tmp_path: Path, sandbox: str):
     submissions, out = tmp_path / "submissions", tmp_path / "out"
-    home = Path.home()
     marker = f"home-marker-{uuid.uuid4().hex}"
     (tmp_path / marker).mkdir()
     late_marker = f"late-{uuid.uuid4().hex}"
@@ -133,6 +132,7 @@ def grade_escape(tmp_path: Path, sandbox: str):
         try:
             grade(ROOT, submissions, out, Settings(jobs=1, timeout=TIMEOUT, sandbox=sandbox))
             left_behind = processes_with(late_marker)
+            written = [n for n in ("HOST_TMP_FILE", "CHECKOUT_FILE") if Path(names[n]).exists()]
         finally:
             for pid in processes_with(late_marker):
                 with contextlib.suppress(OSError):
@@ -144,8 +144,7 @@ def grade_escape(tmp_path: Path, sandbox: str):
     line = next(t for text in printed for t in text.splitlines() if t.startswith("ESCAPE "))
     tried = json.loads(line.removeprefix("ESCAPE "))
     rows = {r["student_id"]: r for r in read_rows(out / "grades.csv")}
-    del home
-    return tried, rows, accepted, left_behind
+    return tried, rows, accepted, left_behind, written
 
 
 @pytest.fixture(scope="module")
@@ -156,21 +155,16 @@ def needs_bubblewrap():
 
 
 def test_every_escape_is_denied_and_the_notebook_still_earns_full_marks(tmp_path, needs_bubblewrap):
-    tried, rows, accepted, left_behind = grade_escape(tmp_path, "bwrap")
-    for attempt in (
-        "read solutions",
-        "read another student",
-        "connect",
-        "write /tmp",
-        "write checkout",
-    ):
+    tried, rows, accepted, left_behind, written = grade_escape(tmp_path, "bwrap")
+    for attempt in ("read solutions", "read another student", "connect", "write checkout"):
         assert tried[attempt].startswith("denied"), f"{attempt}: {tried[attempt]}"
+    # /tmp in the sandbox is a private one, gone with the kernel: the host's never sees it.
+    assert not written, f"the sandboxed kernel wrote {written} on the host"
     # The home folder does not exist in the sandbox, or holds nothing of the grader's.
     assert tried["list home"].startswith("denied") or "True" not in tried["list home"], tried
     assert tried["normal work"] == "ok", tried
     assert not accepted, "the sandboxed kernel reached a server on the host's 127.0.0.1"
     assert not left_behind, f"processes {left_behind} outlived the sandboxed kernel"
-    assert not any(Path("/tmp").glob("escaped-*")) and not any(ROOT.glob("escaped-*"))
     for student in ("mallory", "bob"):
         row = rows[student]
         assert (row["status"], row["score"], row["max_score"]) == ("graded", "10", "10"), row
@@ -180,10 +174,11 @@ def test_every_escape_is_denied_and_the_notebook_still_earns_full_marks(tmp_path
 def test_without_the_sandbox_the_same_attempts_get_out(tmp_path):
     """What the sandbox is for: with --sandbox none the same cell reads the solutions and
     reaches the listener (the limits alone confine nothing)."""
-    tried, rows, accepted, _ = grade_escape(tmp_path, "none")
+    tried, rows, accepted, _, written = grade_escape(tmp_path, "none")
     assert tried["read solutions"].startswith("done"), tried
     assert tried["read another student"].startswith("done"), tried
     assert tried["connect"].startswith("done") and accepted, tried
+    assert "HOST_TMP_FILE" in written, written
     assert rows["mallory"]["status"] == "graded" and rows["mallory"]["score"] == "10"
 
 

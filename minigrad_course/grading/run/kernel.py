@@ -211,6 +211,7 @@ def sandboxed(options_file: str, command: list[str], kernel_arguments: list[str]
     return [
         *options,
         "--bind", folder, folder,
+        "--remount-ro", "/",  # the sandbox's own root: nothing but the folders above is writable
         "--chdir", here,
         "--setenv", "HOME", here,
         "--setenv", "MPLCONFIGDIR", os.path.join(here, ".matplotlib"),
