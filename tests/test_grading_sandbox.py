@@ -17,12 +17,13 @@ import contextlib
 import json
 import os
 import socket
+import tempfile
 import uuid
 from pathlib import Path
 
 import nbformat
 import pytest
-from grading_class import LESSON, ROOT, TIMEOUT, solved, write
+from grading_class import LESSON, ROOT, TIMEOUT, append_to, solved, write
 
 from minigrad_course.grading.pipeline import Settings, grade
 from minigrad_course.grading.results import read_rows
@@ -204,3 +205,25 @@ def test_auto_without_bubblewrap_grades_with_the_limits_and_says_so_once(tmp_pat
     notes = (tmp_path / "out" / "run-notes.txt").read_text()
     assert "WITHOUT the bubblewrap sandbox" in notes and "user namespaces are off" in notes
     assert "WITHOUT the bubblewrap sandbox" in said.getvalue()
+
+
+def test_a_sandboxed_kernel_can_neither_kill_nor_stop_its_worker(
+    tmp_path, monkeypatch, needs_bubblewrap
+):
+    """Its parent, in the sandbox, is bubblewrap's own first process, which ignores what its
+    namespace sends it; and the grader's processes are not in that namespace at all. The
+    kernels' folders are made where their paths are too long for a Unix socket beside the
+    notebook (the sockets go elsewhere)."""
+    deep = tmp_path / ("x" * 60) / ("y" * 60)
+    for name, signal_name in (("a-kills", "SIGKILL"), ("b-stops", "SIGSTOP")):
+        harm = f"import os, signal\nos.kill(os.getppid(), signal.{signal_name})"
+        nb = append_to("derivatives_central_difference", harm)(solved())
+        write(nb, deep / "submissions" / name / LESSON / f"{LESSON}.ipynb")
+    (deep / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(deep / "tmp"))  # for the workers, started afresh
+    monkeypatch.setattr(tempfile, "tempdir", None)  # and this process, which cached it
+    grade(
+        ROOT, deep / "submissions", deep / "out", Settings(jobs=2, timeout=TIMEOUT, sandbox="bwrap")
+    )
+    rows = read_rows(deep / "out" / "grades.csv")
+    assert [(r["status"], r["score"]) for r in rows] == [("graded", "10"), ("graded", "10")]

@@ -35,14 +35,16 @@ from minigrad_course.grading.results import read_rows
 pytestmark = pytest.mark.slow
 
 CLI = "import sys; from minigrad_course.cli import main; sys.exit(main())"
-# grade() with a short watchdog, so that a stuck worker is found in seconds, not minutes.
+# grade() with a short watchdog, so that a stuck worker is found in seconds, not minutes;
+# without the sandbox, in which a kernel can neither kill nor stop its worker (that is
+# test_grading_sandbox.py's): these are the defences of a host that cannot run it.
 HARMED_RUN = """
 import sys
 from pathlib import Path
 from minigrad_course.grading import pipeline, workers
 workers.WATCHDOG_MARGIN = 15
 pipeline.grade(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]),
-               pipeline.Settings(jobs=2, timeout=5, notebook_timeout=15))
+               pipeline.Settings(jobs=2, timeout=5, notebook_timeout=15, sandbox="none"))
 """
 
 

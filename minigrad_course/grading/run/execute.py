@@ -96,7 +96,9 @@ class GradingExecute(Execute):
         self._cells_started = 0
         parent = sandbox_parent([Path(p) for p in self.keep_away_from])
         sandbox = Path(tempfile.mkdtemp(prefix="minigrad-kernel-", dir=parent))
-        self._kernel_folder = sandbox
+        # A Unix socket's path has at most 107 bytes: the sockets of a sandboxed kernel go in
+        # a short folder of their own rather than beside its notebook, wherever that is.
+        self._sockets = Path(tempfile.mkdtemp(prefix="mgk-", dir=_short_temp()))
         try:
             work = sandbox / "work"
             work.mkdir()
@@ -118,18 +120,19 @@ class GradingExecute(Execute):
             if report.crash is not None:
                 report.crash.log = _tail(sandbox / "kernel.log")
             shutil.rmtree(sandbox, ignore_errors=True)
+            shutil.rmtree(self._sockets, ignore_errors=True)
             self._write_report(ids, report)
 
     def create_kernel_manager(self):
         """nbclient's kernel manager; for a kernel in a bubblewrap sandbox, one that talks to
         it over Unix sockets in the kernel's folder (``transport = "ipc"``), since the
-        sandbox's network namespace has no port of this one.  The connection file goes there
-        too: the launcher makes that folder the one the kernel may write."""
+        sandbox's network namespace has no port of this one.  The connection file goes beside
+        them: the launcher makes that folder writable in the sandbox, with the kernel's own."""
         km = super().create_kernel_manager()
         if self.sandboxed:
             km.transport = "ipc"
-            km.ip = str(self._kernel_folder / "zmq")
-            km.connection_file = str(self._kernel_folder / "connection.json")
+            km.ip = str(self._sockets / "zmq")
+            km.connection_file = str(self._sockets / "connection.json")
         return km
 
     def _run(self, nb, resources, km, work: Path, log: Path, report: Report):
@@ -269,6 +272,11 @@ class GradingExecute(Execute):
         report.write(path.with_suffix(".json"))
 
     execute_cell = run_sync(Execute.async_execute_cell)
+
+
+def _short_temp() -> str:
+    """A temporary folder with a short path (for Unix sockets): /tmp where it is writable."""
+    return "/tmp" if os.access("/tmp", os.W_OK | os.X_OK) else tempfile.gettempdir()
 
 
 def describe_exit(code: int | None, cpu_seconds: int) -> str:

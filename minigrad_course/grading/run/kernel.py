@@ -199,17 +199,19 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def sandboxed(options_file: str, command: list[str], kernel_arguments: list[str]) -> list[str]:
-    """``command`` in the bubblewrap sandbox whose options ``options_file`` holds, with the
-    kernel's own folder writable: the folder of its connection file, which the executor made
-    for this kernel (its notebook's copy, the connection file, the sockets).  The working
-    folder inside it, where the executor started this process, is the kernel's home."""
+    """``command`` in the bubblewrap sandbox whose options ``options_file`` holds, with two
+    folders the executor made for this kernel writable: the folder of its connection file
+    (and of its sockets), and the kernel's own folder, which holds the working folder this
+    process was started in (the copy of the notebook), the kernel's home."""
     with open(options_file, encoding="utf-8") as file:
         options = json.load(file)
     connection_file = kernel_arguments[kernel_arguments.index("-f") + 1]
-    folder = os.path.dirname(os.path.abspath(connection_file))
+    sockets = os.path.dirname(os.path.abspath(connection_file))
     here = os.getcwd()
+    folder = os.path.dirname(here)
     return [
         *options,
+        "--bind", sockets, sockets,
         "--bind", folder, folder,
         "--remount-ro", "/",  # the sandbox's own root: nothing but the folders above is writable
         "--chdir", here,
