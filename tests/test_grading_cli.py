@@ -72,7 +72,7 @@ def test_the_cpu_limit_is_the_notebooks_time_unless_given(
     class KernelspecReachedError(Exception):
         pass
 
-    def stop_at_the_kernelspec(folder, limits):
+    def stop_at_the_kernelspec(folder, limits, sandbox=None):
         raise KernelspecReachedError(limits)
 
     monkeypatch.setattr(nbgrader_setup, "write_kernelspec", stop_at_the_kernelspec)

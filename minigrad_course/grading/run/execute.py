@@ -206,6 +206,8 @@ class GradingExecute(Execute):
 
     def _record_crash(self, cell, index: int) -> None:
         code = _exit_code(self.km)
+        if self.sandboxed and code is not None and 128 < code < 128 + 65:
+            code = 128 - code  # bwrap exits with 128 + the signal that killed the kernel
         reason = describe_exit(code, self.cpu_seconds)
         self._report.crash = Crash(index, code, reason)
         cell.outputs.append(_error(KERNEL_DIED, f"the kernel died running this cell: {reason}"))

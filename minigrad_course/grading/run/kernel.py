@@ -108,6 +108,10 @@ def write_kernelspec(jupyter_dir: Path, limits: Limits, sandbox: list[str] | Non
             "{connection_file}",
         ],
         "display_name": "Python 3 (minigrad grading, limited)",
+        # In the sandbox, the kernel is not in the process group that jupyter_client signals
+        # (bwrap gives it a session of its own), so an interrupt travels as a message, which
+        # ipykernel turns into SIGINT to itself.
+        **({"interrupt_mode": "message"} if sandbox is not None else {}),
         "language": "python",
         "metadata": {"debugger": False},
     }
@@ -201,8 +205,8 @@ def main(argv: list[str] | None = None) -> None:
 def sandboxed(options_file: str, command: list[str], kernel_arguments: list[str]) -> list[str]:
     """``command`` in the bubblewrap sandbox whose options ``options_file`` holds, with two
     folders the executor made for this kernel writable: the folder of its connection file
-    (and of its sockets), and the kernel's own folder, which holds the working folder this
-    process was started in (the copy of the notebook), the kernel's home."""
+    (and of its sockets), and the kernel's own folder, its home, which holds the working
+    folder this process was started in (the copy of the notebook)."""
     with open(options_file, encoding="utf-8") as file:
         options = json.load(file)
     connection_file = kernel_arguments[kernel_arguments.index("-f") + 1]
@@ -215,9 +219,12 @@ def sandboxed(options_file: str, command: list[str], kernel_arguments: list[str]
         "--bind", folder, folder,
         "--remount-ro", "/",  # the sandbox's own root: nothing but the folders above is writable
         "--chdir", here,
-        "--setenv", "HOME", here,
-        "--setenv", "MPLCONFIGDIR", os.path.join(here, ".matplotlib"),
+        "--setenv", "HOME", folder,
+        "--setenv", "MPLCONFIGDIR", os.path.join(folder, ".matplotlib"),
         "--",
+        # bwrap sets PWD to the working folder; the kernel gets the environment it would get
+        # outside (see kernel_environment), which has none.
+        *(["/usr/bin/env", "-u", "PWD"] if os.path.exists("/usr/bin/env") else []),
         *command,
     ]  # fmt: skip
 
