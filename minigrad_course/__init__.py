@@ -20,7 +20,8 @@ student's assignment) goes through them in this order:
     grading/submission.py      one submission, top to bottom, through the next four steps:
     grading/tamper.py            read each notebook and put its released tests back
     grading/run/                 run it: execute.py (the executor nbgrader uses), kernel.py
-                                 (the kernel's launcher and limits), sandbox.py (the
+                                 (the kernel's launcher and limits), bubblewrap.py (the
+                                 sandbox the launcher starts the kernel in), sandbox.py (the
                                  kernel's folder), guard.py (inside the kernel), report.py
                                  (what the run saw)
     grading/verdict.py           judge it: status, scores, detail
@@ -34,7 +35,7 @@ scratch folders) and grading/signals.py (Ctrl-C and SIGTERM).
 
 Why a package for grading, when release, check and publish are a module each: grading is
 most of the tooling, and its modules read as steps only among themselves.  Why run/: it is
-everything that touches the student's kernel, which is what a sandbox will wrap (around
+everything that touches the student's kernel, which the bubblewrap sandbox wraps (around
 the launcher's command in the kernelspec); and workers.py is the only module that knows
 the grading happens in local processes, so another engine (a cluster) sits beside it,
 taking the same units from the pipeline.

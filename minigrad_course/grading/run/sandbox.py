@@ -8,8 +8,10 @@ and every process it starts unless it moves away, works in its folder: that is h
 processes of a lost worker or of an abandoned run are found and stopped
 (``stop_processes_in``).
 
-A folder hides; it does not confine.  The kernel runs as the grader's user, with the
-resource limits its launcher set (kernel.py), and can read what that user can.
+A folder hides; it does not confine.  What confines is the bubblewrap sandbox the launcher
+starts the kernel in (bubblewrap.py), where that folder is the only writable one; without
+it (``--sandbox none``, or a host that cannot run it), the kernel runs as the grader's user,
+with the resource limits its launcher set (kernel.py), and can read what that user can.
 """
 
 from __future__ import annotations
