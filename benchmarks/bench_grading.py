@@ -145,7 +145,7 @@ def main() -> None:
         (tmp / "nbgrader").mkdir()
         serial, serial_cpu = plain_nbgrader(submissions, tmp / "nbgrader", lessons)
         print(f"  load average after nbgrader: {load()}")
-        ours, ours_cpu = minigrad_grade(submissions, tmp / "out", args.jobs)
+        ours, _ = minigrad_grade(submissions, tmp / "out", args.jobs)
         print(f"  load average after minigrad-course: {load()}")
         differences = same_scores(tmp / "nbgrader", tmp / "out")
         bare, bare_cpu = minigrad_grade(submissions, tmp / "out-bare", args.jobs, "none")
@@ -164,15 +164,17 @@ def main() -> None:
         f"  {rate / ours:6.1f} notebooks/min  (set-up, limits, feedback and merge included)"
     )
     print(f"  throughput ratio: {serial / ours:.2f}x (target: at least 1.7x with --jobs 2)")
+    # A sandboxed kernel ends inside its own PID namespace, and the CPU it used is not all
+    # reaped into this process's children's usage: the unsandboxed run's CPU stands for both.
     print(
         f"  CPU per notebook: nbgrader {serial_cpu / count:.2f} s, minigrad-course "
-        f"{ours_cpu / count:.2f} s ({ours_cpu / serial_cpu - 1:+.0%}); on {args.jobs} idle "
-        f"cores the ratio would be at most {args.jobs * serial_cpu / ours_cpu:.2f}x"
+        f"{bare_cpu / count:.2f} s ({bare_cpu / serial_cpu - 1:+.0%}, measured without the "
+        f"sandbox); on {args.jobs} idle cores the ratio would be at most "
+        f"{args.jobs * serial_cpu / bare_cpu:.2f}x"
     )
     print(
         f"  {'minigrad-course grade --sandbox none':<40}{format_seconds(bare)}"
-        f"  sandbox cost: {ours / bare:.2f}x the time, {ours_cpu / bare_cpu:.2f}x the CPU "
-        f"(target: at most 1.10x)"
+        f"  the sandbox costs {ours / bare:.2f}x the time (target: at most 1.10x)"
     )
     if not same_rows:
         print("  the sandboxed and the unsandboxed runs wrote different grades.csv files")
