@@ -81,6 +81,16 @@ def current(page) -> str:
     return page.get_attribute(".mg-graph-view svg.mg-graph", "data-current")
 
 
+def wait_for_info(page, text: str) -> None:
+    """Wait until the text beside the graph says ``text``: it is a widget of its own,
+    redrawn just after the picture, so it can lag the picture's highlight."""
+    page.wait_for_function(
+        "text => document.querySelector('.mg-graph-view .mg-info').innerText.includes(text)",
+        arg=text,
+        timeout=30_000,
+    )
+
+
 def test_lesson_03_graph_steps_through_backward_in_jupyterlab(browser, lab, shots):
     page = open_and_run(browser, lab, "03_backward.ipynb")
     view = page.locator(".mg-graph-view").first
@@ -106,6 +116,7 @@ def test_lesson_03_graph_steps_through_backward_in_jupyterlab(browser, lab, shot
         g.get_attribute("data-label") for g in svg.locator("g.mg-node.mg-receiver").all()
     )
     assert receivers == ["a", "c"]
+    wait_for_info(page, "d = c + a")
     assert "d = c + a" in view.locator(".mg-info").inner_text()
     view.screenshot(path=str(shots / "03_graph_step_d.png"))
 
@@ -115,6 +126,7 @@ def test_lesson_03_graph_steps_through_backward_in_jupyterlab(browser, lab, shot
     page.wait_for_function(
         "() => document.querySelector('.mg-graph-view svg.mg-graph').dataset.current === 'c'"
     )
+    wait_for_info(page, "(-3) \u00d7 (-10) = 30")
     assert "(-3) \u00d7 (-10) = 30" in view.locator(".mg-info").inner_text()
     view.screenshot(path=str(shots / "03_graph_step_c.png"))
     page.screenshot(path=str(shots / "03_page.png"))
