@@ -10,9 +10,10 @@ Inside the sandbox:
 - the filesystem is a new, empty root holding read-only views of exactly what Python needs
   (the system's ``/usr`` and its libraries, the Python installation and environment, the
   folders of the ``minigrad`` package and of the grading guard), a private ``/tmp`` and
-  ``/dev``, and one writable folder, the submission's own (its copy of the notebook, the
-  kernel's connection file and sockets).  No ``/home``, no ``/root`` beyond the interpreter
-  it may live in, no course checkout, no OUT, no other submission;
+  ``/dev``, and two writable folders the executor made for this kernel: its own (the copy
+  of the notebook) and that of its connection file and sockets.  The root itself is
+  read-only.  No ``/home``, no ``/root`` beyond the interpreter it may live in, no course
+  checkout, no OUT, no other submission;
 - the network is a namespace of its own with nothing in it: no route anywhere, and its
   loopback is not the host's, so no server of the host can be reached;
 - the user is ``nobody`` (65534), the processes are a PID namespace of their own whose first
@@ -21,8 +22,9 @@ Inside the sandbox:
 - ``--new-session`` detaches it from the grader's terminal (no ``TIOCSTI`` keystrokes).
 
 The grader still talks to the kernel as nbclient always does, over ZeroMQ, but through Unix
-sockets in the submission's folder rather than TCP ports (``transport = "ipc"``): a socket
-file crosses the network namespace, a port on 127.0.0.1 would not.
+sockets rather than TCP ports (``transport = "ipc"``): a socket file crosses the network
+namespace, a port on 127.0.0.1 would not.  The launcher (kernel.py, ``sandboxed``) adds the
+two writable folders to the options made here, as it starts each kernel.
 
 Where bwrap is missing or the host forbids unprivileged user namespaces (some Docker and
 hub hosts), :func:`unavailable` says why, and grading goes on with the limits alone, saying
@@ -62,7 +64,7 @@ def unavailable() -> str | None:
     binary = bwrap()
     if binary is None:
         return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
-    probe = [*_bwrap_options(binary, writable=(), readable=()), "true"]
+    probe = [*_bwrap_options(binary, readable=()), "true"]
     try:
         done = subprocess.run(probe, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as error:
@@ -95,7 +97,7 @@ def options() -> list[str]:
     binary = bwrap()
     if binary is None:
         raise RuntimeError(unavailable() or "bubblewrap is not installed")
-    return _bwrap_options(binary, writable=(), readable=tuple(python_folders()))
+    return _bwrap_options(binary, readable=tuple(python_folders()))
 
 
 def choose(wanted: str) -> tuple[list[str] | None, str | None]:
@@ -122,9 +124,7 @@ def choose(wanted: str) -> tuple[list[str] | None, str | None]:
     )
 
 
-def _bwrap_options(
-    binary: str, writable: tuple[Path, ...], readable: tuple[Path, ...]
-) -> list[str]:
+def _bwrap_options(binary: str, readable: tuple[Path, ...]) -> list[str]:
     options = [
         binary,
         "--unshare-all",  # user, IPC, PID, network, UTS and cgroup namespaces of its own
@@ -147,8 +147,6 @@ def _bwrap_options(
             options += ["--ro-bind", path, path]
     for path in readable:
         options += ["--ro-bind", str(path), str(path)]
-    for path in writable:
-        options += ["--bind", str(path), str(path)]
     # ipykernel exits when its parent's pid is 1, which in a PID namespace it always is;
     # --die-with-parent ends the sandbox with the grader instead.
     options += ["--unsetenv", "JPY_PARENT_PID", "--setenv", "TMPDIR", "/tmp"]
