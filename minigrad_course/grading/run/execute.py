@@ -6,7 +6,9 @@ kernel that dies ends nbgrader's work on the whole submission.  ``GradingExecute
 place in ``Autograde.autograde_preprocessors`` (see nbgrader_setup.py) and changes seven things:
 
 1. the kernel starts in a fresh temporary folder holding only the student's notebook, from
-   the grading kernelspec, whose launcher sets the resource limits (kernel.py);
+   the grading kernelspec, whose launcher sets the resource limits (kernel.py) and, unless
+   ``--sandbox none``, starts it in a bubblewrap sandbox (bubblewrap.py), which the executor
+   then talks to over Unix sockets (``create_kernel_manager``);
 2. a kernel that fails to start (two kernels racing for one port under ``--jobs``) is
    started again, up to ``start_attempts`` times;
 3. a cell past its time limit is interrupted, as nbgrader does; if the kernel does not
